@@ -120,7 +120,7 @@ def test_subject_kind_is_told_apart() -> None:
     assert parse_subject_id("440524188001010014")[0] is SubjectKind.PERSON
     assert parse_subject_id("914403001922038216")[0] is SubjectKind.ENTERPRISE
     assert parse_subject_id("91350100M000100Y43")[0] is SubjectKind.ENTERPRISE
-    kind, code, warning = parse_subject_id("91350211M0000XUF46")
+    kind, _code, warning = parse_subject_id("91350211M0000XUF46")
     assert kind is SubjectKind.ENTERPRISE and warning
 
 

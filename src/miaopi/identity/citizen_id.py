@@ -50,9 +50,7 @@ def parse_citizen_id(value: str, *, today: dt.date | None = None) -> CitizenId:
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise IdentifierError(
-            "date", f"公民身份号码第7–14位出生日期“{number[6:14]}”不是真实的日期"
-        ) from None
+        raise IdentifierError("date", f"公民身份号码第7–14位出生日期“{number[6:14]}”不是真实的日期") from None
     if birth > (today or dt.date.today()):
         raise IdentifierError("date", f"公民身份号码中的出生日期{birth.isoformat()}晚于今天")
     expected = check_character(number[:17])

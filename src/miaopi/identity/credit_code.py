@@ -84,9 +84,7 @@ def parse_credit_code(value: str) -> CreditCode:
     else:
         org_expected = organisation_check_character(org_body)
         if org_expected != org_check:
-            warnings.append(
-                f"第9–17位组织机构代码校验码应为“{org_expected}”，实际为“{org_check}”"
-            )
+            warnings.append(f"第9–17位组织机构代码校验码应为“{org_expected}”，实际为“{org_check}”")
     expected = check_character(code[:17])
     if expected != code[17]:
         warnings.insert(0, f"统一社会信用代码校验码错误：按前17位计算应为“{expected}”，实际为“{code[17]}”")
