@@ -1,0 +1,109 @@
+"""The access log: every read of shared data is recorded and counted.
+
+Reads on the hot path are appended to an in-memory buffer (no I/O per read); ``flush`` writes them in
+one statement — the decision pipeline flushes inside its own transaction, so a stored decision and
+the reads it made commit together. Counts per resource and per department come from the store plus
+whatever is still buffered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from miaopi.sharing.models import AccessLogEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    read_at: dt.datetime
+    department: str
+    purpose: str
+    case_no: str | None
+    subject: str | None
+    resource: str
+    fields: tuple[str, ...]
+    rows: int
+
+
+@dataclass(frozen=True)
+class AccessCounts:
+    by_resource: dict[str, int]
+    by_department: dict[str, int]
+    total: int
+
+
+class AccessLog:
+    def __init__(self) -> None:
+        self._buffer: list[AccessRecord] = []
+        self._lock = threading.Lock()
+
+    def record(self, entry: AccessRecord) -> None:
+        with self._lock:
+            self._buffer.append(entry)
+
+    def pending(self) -> list[AccessRecord]:
+        with self._lock:
+            return list(self._buffer)
+
+    def take(self, case_no: str | None = None) -> list[AccessRecord]:
+        """Remove and return buffered records (all, or those of one case)."""
+        with self._lock:
+            if case_no is None:
+                taken, self._buffer = self._buffer, []
+            else:
+                taken = [entry for entry in self._buffer if entry.case_no == case_no]
+                self._buffer = [entry for entry in self._buffer if entry.case_no != case_no]
+        return taken
+
+    def flush(self, session: Session, case_no: str | None = None) -> int:
+        """Write buffered records in the caller's transaction; they return to the buffer if it fails."""
+        taken = self.take(case_no)
+        if not taken:
+            return 0
+        try:
+            session.execute(
+                insert(AccessLogEntry),
+                [
+                    {
+                        "read_at": entry.read_at,
+                        "department": entry.department,
+                        "purpose": entry.purpose,
+                        "case_no": entry.case_no,
+                        "subject": entry.subject,
+                        "resource": entry.resource,
+                        "fields": ",".join(entry.fields),
+                        "rows": entry.rows,
+                    }
+                    for entry in taken
+                ],
+            )
+        except BaseException:
+            with self._lock:
+                self._buffer[:0] = taken
+            raise
+        return len(taken)
+
+    def counts(self, session: Session | None = None) -> AccessCounts:
+        by_resource: Counter[str] = Counter()
+        by_department: Counter[str] = Counter()
+        if session is not None:
+            for resource, count in session.execute(
+                select(AccessLogEntry.resource, func.count()).group_by(AccessLogEntry.resource)
+            ):
+                by_resource[resource] += count
+            for department, count in session.execute(
+                select(AccessLogEntry.department, func.count()).group_by(AccessLogEntry.department)
+            ):
+                by_department[department] += count
+        for entry in self.pending():
+            by_resource[entry.resource] += 1
+            by_department[entry.department] += 1
+        return AccessCounts(
+            by_resource=dict(by_resource), by_department=dict(by_department), total=sum(by_resource.values())
+        )

@@ -1,0 +1,3 @@
+"""Imports every concept's table modules so the metadata is complete (for Alembic)."""
+
+import miaopi.sharing.models  # noqa: F401
