@@ -1,0 +1,30 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from miaopi import __version__
+from miaopi.api.errors import install_error_handlers
+from miaopi.api.health import router as health_router
+from miaopi.api.sharing import router as sharing_router
+from miaopi.deployment import Deployment
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(deployment: Deployment) -> FastAPI:
+    app = FastAPI(
+        title="秒批 Miaopi API",
+        version=__version__,
+        description="秒批：基于共享数据的智能审批、免申即享与无感审批平台。",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        # The interactive docs pages load scripts from a CDN; government intranets have none.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.deployment = deployment
+    install_error_handlers(app)
+    app.include_router(health_router, prefix=API_PREFIX)
+    app.include_router(sharing_router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,12 @@
+"""Request-scoped access to the deployment."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from miaopi.deployment import Deployment
+
+
+def deployment(request: Request) -> Deployment:
+    found: Deployment = request.app.state.deployment
+    return found

@@ -1,0 +1,40 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from miaopi import __version__
+from miaopi.api.dependencies import deployment
+from miaopi.deployment import Deployment
+
+router = APIRouter(tags=["运行状态"])
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+    database_ok: bool
+    resources: int
+
+
+@router.get("/health", response_model=Health, summary="服务健康状况")
+def health(current: Annotated[Deployment, Depends(deployment)]) -> Health:
+    try:
+        with current.database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database_ok = True
+    except Exception:
+        database_ok = False
+    return Health(
+        status="ok" if database_ok else "degraded",
+        version=__version__,
+        database=current.database.dialect,
+        database_ok=database_ok,
+        resources=len(current.exchange.catalogue.resources),
+    )

@@ -1,0 +1,59 @@
+"""``miaopi sharing``: look at the resource catalogue and the access figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment, DeploymentError
+
+sharing_app = typer.Typer(help="数据共享：信息资源目录与调用记录。", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="MIAOPI_DATA_DIR", help="数据目录")]
+
+
+def _open(data_dir: Path | None) -> Deployment:
+    try:
+        return Deployment.open(load_settings(data_dir))
+    except DeploymentError as error:
+        Console(stderr=True).print(f"[red]错误：[/red]{error}")
+        raise typer.Exit(2) from None
+
+
+@sharing_app.command("resources")
+def list_resources(data_dir: DataDir = None) -> None:
+    """列出信息资源目录。"""
+    deployment = _open(data_dir)
+    catalogue = deployment.exchange.catalogue
+    table = Table("资源代码", "名称", "提供部门", "共享类型", "更新周期", "主体", "字段数")
+    for resource in catalogue.resources.values():
+        table.add_row(
+            resource.code,
+            resource.name,
+            catalogue.departments[resource.provider].name,
+            resource.sharing.label,
+            resource.update_cycle,
+            "自然人" if resource.subject == "person" else "法人",
+            str(len(resource.fields)),
+        )
+    console.print(table)
+
+
+@sharing_app.command("access-log")
+def access_log(data_dir: DataDir = None) -> None:
+    """按资源、按部门统计共享数据调用次数。"""
+    deployment = _open(data_dir)
+    with deployment.database.session() as session:
+        counts = deployment.exchange.access_log.counts(session)
+    for title, values in (("资源", counts.by_resource), ("部门", counts.by_department)):
+        table = Table(title, "调用次数")
+        for name, count in sorted(values.items(), key=lambda item: -item[1]):
+            table.add_row(name, str(count))
+        console.print(table)
+    console.print(f"合计 {counts.total} 次")
