@@ -12,7 +12,7 @@ from miaopi.sharing.catalogue import (
     SharingType,
 )
 from miaopi.sharing.evidence import Evidence, content_hash
-from miaopi.sharing.exchange import ResourceRead, SharingExchange, SubjectFacts
+from miaopi.sharing.exchange import PopulationRead, ResourceRead, SharingExchange, SubjectFacts
 from miaopi.sharing.grants import AccessRefused, Grant, GrantRegistry
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Field",
     "Grant",
     "GrantRegistry",
+    "PopulationRead",
     "Resource",
     "ResourceCatalogue",
     "ResourceRead",

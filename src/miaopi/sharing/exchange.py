@@ -23,6 +23,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True)
+class PopulationRead:
+    """One purpose's request to read whole resources."""
+
+    department: str
+    purpose: str
+    requests: Mapping[str, Sequence[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceRead:
     resource: str
@@ -143,30 +152,46 @@ class SharingExchange:
         the first resource left-joined with the others on the subject key (one-record resources only),
         with columns named ``<resource>.<field>``.
         """
-        checked = {
-            code: self.grants.check(department, purpose, code, fields) for code, fields in requests.items()
-        }
-        connection = connection or duckdb.connect()
-        read_at = self._clock()
-        for code, fields in checked.items():
-            source = self.source(code)
-            projected = tuple(dict.fromkeys((source.resource.key, *fields)))
-            source.register(connection, code, projected)
-            rows = connection.execute(f"SELECT count(*) FROM {quote_identifier(code)}").fetchone()
-            self.access_log.record(
-                AccessRecord(
-                    read_at=read_at,
-                    department=department,
-                    purpose=purpose,
-                    case_no=None,
-                    subject=None,
-                    resource=code,
-                    fields=fields,
-                    rows=int(rows[0]) if rows else 0,
-                )
-            )
-        if len(checked) > 1:
+        connection = self.population_reads([PopulationRead(department, purpose, requests)], connection)
+        if len(requests) > 1:
+            checked = {code: tuple(dict.fromkeys(fields)) for code, fields in requests.items()}
             connection.execute(f"CREATE OR REPLACE VIEW joined AS {self._join_sql(checked)}")
+        return connection
+
+    def population_reads(
+        self, reads: Sequence[PopulationRead], connection: duckdb.DuckDBPyConnection | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """Several purposes' population reads at once (screening many policies in one pass): each
+        read is checked against its own grants and logged under its own purpose; each resource is
+        registered once, with the union of the fields the reads asked for.
+        """
+        fields_by_resource: dict[str, dict[str, None]] = {}
+        for read in reads:
+            for code, fields in read.requests.items():
+                granted = self.grants.check(read.department, read.purpose, code, fields)
+                fields_by_resource.setdefault(code, {}).update(dict.fromkeys(granted))
+        connection = connection or duckdb.connect()
+        rows: dict[str, int] = {}
+        for code, union in fields_by_resource.items():
+            source = self.source(code)
+            projected = tuple(dict.fromkeys((source.resource.key, *union)))
+            source.register(connection, code, projected)
+            rows[code] = source.row_count()
+        read_at = self._clock()
+        for read in reads:
+            for code, fields in read.requests.items():
+                self.access_log.record(
+                    AccessRecord(
+                        read_at=read_at,
+                        department=read.department,
+                        purpose=read.purpose,
+                        case_no=None,
+                        subject=None,
+                        resource=code,
+                        fields=tuple(fields),
+                        rows=rows[code],
+                    )
+                )
         return connection
 
     def _join_sql(self, checked: Mapping[str, Sequence[str]]) -> str:

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, MetaData, Table, create_engine, select
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, select
 
 from miaopi.sharing.catalogue import Resource
 
@@ -47,6 +47,9 @@ class Source(Protocol):
 
     def population(self, fields: Sequence[str]) -> pa.Table:
         """The whole resource as an Arrow table, only the given fields."""
+
+    def row_count(self) -> int:
+        """How many records the resource holds."""
 
     def register(self, connection: duckdb.DuckDBPyConnection, name: str, fields: Sequence[str]) -> None:
         """Make the projection of the resource onto ``fields`` queryable in DuckDB as ``name``."""
@@ -112,6 +115,9 @@ class ParquetSource:
     def population(self, fields: Sequence[str]) -> pa.Table:
         return pq.read_table(self.path, columns=list(fields))
 
+    def row_count(self) -> int:
+        return int(pq.ParquetFile(self.path).metadata.num_rows)
+
 
 def _is_identity(order: pa.Array) -> bool:
     indices = order.to_numpy()
@@ -162,6 +168,11 @@ class SqlSource:
         with self.engine.connect() as connection:
             rows = [dict(row._mapping) for row in connection.execute(query)]
         return pa.Table.from_pylist(rows, schema=arrow_schema(self.resource, fields))
+
+    def row_count(self) -> int:
+        table = self._sql_table()
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
 
     def register(self, connection: duckdb.DuckDBPyConnection, name: str, fields: Sequence[str]) -> None:
         connection.register(name, self.population(fields))
