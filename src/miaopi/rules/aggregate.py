@@ -114,7 +114,9 @@ class Aggregate:
         THEN 1 END) > 0``; without ``where``: ``COUNT(*)``, ``F(<value>)``. A record whose ``where`` is NULL
         is not counted, as in a SQL WHERE clause.
         """
-        builder = SqlBuilder(dialect, column)
+        return SqlBuilder(dialect, column).to_sql(self._sql_tree)
+
+    def _sql_tree(self, builder: SqlBuilder) -> exp.Expr:
         value = builder.build(self._value.tree) if self._value is not None else None
         if self._where is not None:
             when = builder.build(self._where.tree)
@@ -124,8 +126,8 @@ class Aggregate:
         else:
             argument = value if value is not None else exp.Star()
         if self.function == "EXISTS":
-            return builder.sql(exp.GT(this=exp.Count(this=argument), expression=exp.Literal.number(0)))
-        return builder.sql(_SQL_AGGREGATES[self.function](this=argument))
+            return exp.GT(this=exp.Count(this=argument), expression=exp.Literal.number(0))
+        return _SQL_AGGREGATES[self.function](this=argument)
 
     def __repr__(self) -> str:
         value = self._value.source if self._value else None

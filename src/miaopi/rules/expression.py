@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from miaopi.rules.errors import ExpressionError
 from miaopi.rules.ir import Node
-from miaopi.rules.parse import Converter, as_number, check_weight, parse_sql
+from miaopi.rules.parse import Converter, as_number, check_weight, parse_sql, recursion_headroom
 from miaopi.rules.python_target import PythonFunction, compile_python
 from miaopi.rules.sql_target import ColumnFunction, SqlBuilder
 from miaopi.rules.types import FactType, label
@@ -30,9 +30,9 @@ def build_tree(
     max_depth: int,
 ) -> tuple[Node, FactType, tuple[str, ...]]:
     """Parse, validate and type-check; returns the IR, its result type and the facts read."""
-    tree = parse_sql(source, max_length=max_length, max_depth=max_depth)
     converter = Converter(facts)
-    root = converter.convert(tree)
+    with recursion_headroom(max_depth):
+        root = converter.convert(parse_sql(source, max_length=max_length, max_depth=max_depth))
     check_weight(root)
     result_type = root.type
     if expect is not None:
@@ -91,8 +91,7 @@ class Expression:
         by default a quoted column named after the fact ("person.age" / `person.age`). Fact columns
         should have the types of :func:`miaopi.rules.sql_type` (BIGINT, DOUBLE, VARCHAR, DATE, BOOLEAN).
         """
-        builder = SqlBuilder(dialect, column)
-        return builder.sql(builder.build(self._tree))
+        return SqlBuilder(dialect, column).to_sql(lambda builder: builder.build(self._tree))
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r}, result_type={self.result_type.value})"

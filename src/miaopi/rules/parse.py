@@ -12,7 +12,9 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import sqlglot
 from sqlglot import exp
@@ -32,6 +34,8 @@ MAX_STRING_LITERAL = 1000
 MAX_IN_ITEMS = 1000
 MAX_SQL_WEIGHT = 100_000
 MAX_ROUND_DIGITS = 15
+MAX_DEPTH_LIMIT = 200  # the largest max_depth a caller may ask for
+_FRAMES_PER_LEVEL = 30  # sqlglot's recursive-descent parser uses ~25 Python frames per nesting level
 
 _DATE_LITERAL = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER_TEXT = re.compile(r"\d+")
@@ -153,10 +157,6 @@ def _check_tokens(source: str, max_depth: int) -> None:
         tokens = sqlglot.Dialect.get_or_raise(READ_DIALECT).tokenize(source)
     except TokenError as error:
         raise ExpressionError(f"无法识别的词法单元，例如未闭合的引号 (cannot tokenize: {error})") from None
-    if len(tokens) > MAX_NODES:
-        raise ExpressionError(
-            f"表达式过大：{len(tokens)} 个词法单元，上限 {MAX_NODES} (expression too large)"
-        )
     nesting = 0
     prefix_run = 0
     for token in tokens:
@@ -173,6 +173,10 @@ def _check_tokens(source: str, max_depth: int) -> None:
             raise _token_error(
                 f"表达式嵌套过深：超过 {max_depth} 层 (nesting deeper than max_depth={max_depth})", token
             )
+    if len(tokens) > MAX_NODES:
+        raise ExpressionError(
+            f"表达式过大：{len(tokens)} 个词法单元，上限 {MAX_NODES} (expression too large)"
+        )
 
 
 def _check_tree(tree: exp.Expr, max_depth: int) -> None:
@@ -190,6 +194,8 @@ def _check_tree(tree: exp.Expr, max_depth: int) -> None:
                 position=_position(node),
                 snippet=_snippet(node),
             )
+        if isinstance(node, exp.Column):  # a fact reference is a leaf; its identifiers do not nest
+            continue
         for child in node.iter_expressions():
             flat = isinstance(child, exp.Paren) or (
                 isinstance(child, exp.And | exp.Or) and type(child) is type(node)
@@ -205,6 +211,30 @@ def _position(node: exp.Expr) -> int | None:
 def _snippet(node: exp.Expr) -> str:
     text = node.sql(dialect=READ_DIALECT)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+@contextmanager
+def recursion_headroom(max_depth: int) -> Iterator[None]:
+    """Make sure recursion up to ``max_depth`` levels of nesting fits under the interpreter's limit.
+
+    Nesting is bounded (checked on tokens before parsing), so the raised limit is bounded too.
+    """
+    if not 1 <= max_depth <= MAX_DEPTH_LIMIT:
+        raise ValueError(
+            f"max_depth 须在 1 到 {MAX_DEPTH_LIMIT} 之间 (max_depth must be in [1, {MAX_DEPTH_LIMIT}])"
+        )
+    previous = sys.getrecursionlimit()
+    frame, used = sys._getframe(), 0
+    while frame is not None:
+        frame, used = frame.f_back, used + 1  # type: ignore[assignment]
+    needed = used + _FRAMES_PER_LEVEL * (max_depth + 5) + 200
+    if needed > previous:
+        sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        if needed > previous:
+            sys.setrecursionlimit(previous)
 
 
 def parse_sql(source: str, *, max_length: int, max_depth: int) -> exp.Expr:
@@ -224,12 +254,13 @@ def parse_sql(source: str, *, max_length: int, max_depth: int) -> exp.Expr:
         first = error.errors[0] if error.errors else {}
         line, col = first.get("line"), first.get("col")
         highlight = first.get("highlight") or None
+        context = (first.get("start_context") or "") + (highlight or "")
         position = None
         if isinstance(line, int) and isinstance(col, int):
             position = max(_offset(source, line, col) - len(highlight or " ") + 1, 0)
         description = first.get("description") or str(error)
         raise ExpressionError(
-            f"语法错误 (syntax error: {description})", position=position, snippet=highlight
+            f"语法错误 (syntax error: {description})", position=position, snippet=context.strip() or None
         ) from None
     except RecursionError:
         raise ExpressionError(f"表达式嵌套过深 (nesting deeper than max_depth={max_depth})") from None
@@ -346,7 +377,7 @@ class Converter:
         if isinstance(e, exp.Placeholder):
             return self.error("不允许参数占位符 (placeholders are not allowed)", e)
         if isinstance(e, exp.Func):
-            name = e.sql_name()
+            name = str(e.name) if isinstance(e, exp.Anonymous) else e.sql_name()
             close = difflib.get_close_matches(name.upper(), FUNCTION_NAMES, n=3)
             hint = f"；您是否想用 {', '.join(close)}" if close else ""
             return self.error(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from miaopi.rules.errors import ExpressionError
 from miaopi.rules.ir import Node, Op
+from miaopi.rules.parse import MAX_DEPTH_LIMIT, recursion_headroom
 from miaopi.rules.runtime import NAMESPACE, like_matcher
 from miaopi.rules.types import FactType
 
@@ -219,7 +220,8 @@ def compile_python(
     """
     fact_vars = {name: f"_f{i}" for i, name in enumerate(fact_types)}
     generator = _Generator(fact_vars)
-    body = generator.expr(root)
+    with recursion_headroom(MAX_DEPTH_LIMIT):
+        body = generator.expr(root)
     lines = [f"def _expression({', '.join(params)}):"]
     for name, var in fact_vars.items():
         type_ = fact_types[name]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from miaopi.rules.ir import Node, Op
+from miaopi.rules.parse import MAX_DEPTH_LIMIT, recursion_headroom
 from miaopi.rules.types import SQL_TYPES, FactType
 
 DIALECTS = ("duckdb", "spark")
@@ -76,8 +77,10 @@ class SqlBuilder:
         self.dialect = dialect
         self.column = column or default_column(dialect)
 
-    def sql(self, e: exp.Expr) -> str:
-        return e.sql(dialect=self.dialect)
+    def to_sql(self, tree: Callable[[SqlBuilder], exp.Expr]) -> str:
+        """Build a sqlglot tree with ``tree(self)`` and generate its text (both steps recurse on the tree)."""
+        with recursion_headroom(MAX_DEPTH_LIMIT):
+            return tree(self).sql(dialect=self.dialect)
 
     def fact(self, name: str) -> exp.Expr:
         text = self.column(name)
