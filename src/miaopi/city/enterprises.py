@@ -105,8 +105,8 @@ _NAME_SUFFIX = {
 # Law and accounting firms are named without an industry word.
 _NO_WORD = np.array([TYPE_NAMES.index("律师事务所"), _ACCOUNTING])
 _SUFFIXES = pa.array([_NAME_SUFFIX[name] for name in TYPE_NAMES])
-_MEDIAN_STAFF = np.array([2500.0, 250.0, 28.0, 4.0])
-_STAFF_RANGE = np.array([[1000, 60000], [100, 999], [10, 99], [1, 9]])
+_MEDIAN_STAFF = np.array([1500.0, 250.0, 28.0, 4.0])
+_STAFF_RANGE = np.array([[1000, 20000], [100, 999], [10, 99], [1, 9]])
 _MEDIAN_CAPITAL = np.array([50000.0, 3000.0, 300.0, 50.0])  # 万元
 
 
