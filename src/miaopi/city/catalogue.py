@@ -87,9 +87,7 @@ def fields(spec: str) -> tuple[Field, ...]:
 
 def department_org_code(org_body: str) -> str:
     """A valid credit code for a department (authority 1 机构编制, category 1 机关)."""
-    matrix = credit_codes(
-        codes_matrix(["11"]), digits([int(DEPARTMENT_REGION)], 6), codes_matrix([org_body])
-    )
+    matrix = credit_codes(codes_matrix(["11"]), digits([int(DEPARTMENT_REGION)], 6), codes_matrix([org_body]))
     return matrix.tobytes().decode()
 
 

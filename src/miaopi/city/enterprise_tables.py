@@ -18,14 +18,14 @@ from miaopi.city.draw import Ints, Stream, child_rows, expand
 from miaopi.city.enterprises import (
     INDUSTRY_CODES,
     INDUSTRY_NAMES,
+    MEDIAN_CAPITAL,
     SIZE_CLASSES,
     STATUSES,
     TYPE_NAMES,
     Entities,
     Registry,
-    _MEDIAN_CAPITAL,
 )
-from miaopi.city.population import NULL_DAY, Population
+from miaopi.city.population import Population
 from miaopi.city.records import (
     LICENCE_FIELDS,
     Subjects,
@@ -99,8 +99,17 @@ class EnterpriseChunk:
         count = np.clip(np.minimum(last[0], LAST_YEAR) - np.maximum(first[0], FIRST_YEAR) + 1, 0, None)
         position, ordinal = expand(count)
         year = np.maximum(first[0][position], FIRST_YEAR) + ordinal
-        months = np.minimum(last_month[position], year * 12 + 11) - np.maximum(first_month[position], year * 12) + 1
-        return {"position": position, "year": year, "months": months, "rows": child_rows(e.rows[position], year - 2000, 32)}
+        months = (
+            np.minimum(last_month[position], year * 12 + 11)
+            - np.maximum(first_month[position], year * 12)
+            + 1
+        )
+        return {
+            "position": position,
+            "year": year,
+            "months": months,
+            "rows": child_rows(e.rows[position], year - 2000, 32),
+        }
 
     @cached_property
     def insured_years(self) -> dict[str, Ints]:
@@ -110,16 +119,20 @@ class EnterpriseChunk:
         s = self.stream("social_insurance.employer_year")
         rows = result["rows"]
         drift = np.exp(0.08 * s.normal("drift", rows) + 0.04 * (result["year"] - LAST_YEAR))
-        result["headcount"] = np.maximum(1, np.round(self.entities.staff[result["position"]] * drift)).astype(np.int64)
+        result["headcount"] = np.maximum(1, np.round(self.entities.staff[result["position"]] * drift)).astype(
+            np.int64
+        )
         return result
 
 
 def registry(c: EnterpriseChunk) -> Columns:
     e, s = c.entities, c.stream("enterprise.registry")
-    capital = np.round(s.lognormal("capital", e.rows, _MEDIAN_CAPITAL[e.size], 0.9), 1)
+    capital = np.round(s.lognormal("capital", e.rows, MEDIAN_CAPITAL[e.size], 0.9), 1)
     individual = e.type == TYPE_NAMES.index("个体工商户")
     foundation = e.type == TYPE_NAMES.index("基金会")
-    capital = np.where(individual, np.round(capital / 20, 1), np.where(foundation, np.maximum(capital, 200.0), capital))
+    capital = np.where(
+        individual, np.round(capital / 20, 1), np.where(foundation, np.maximum(capital, 200.0), capital)
+    )
     return {
         "credit_code": c.codes,
         "name": c.names,
@@ -230,13 +243,17 @@ def tax_year(c: EnterpriseChunk) -> Columns:
     y, s, e = c.years, c.stream("tax.enterprise_year"), c.entities
     rows, position, year = y["rows"], y["position"], y["year"]
     new = year - ymd(e.founded[position])[0] <= 1
-    grade = np.where(new & s.chance("new_m", rows, 0.8), 2, s.choice("grade", rows, (10.0, 60.0, 15.0, 10.0, 5.0)))
+    grade = np.where(
+        new & s.chance("new_m", rows, 0.8), 2, s.choice("grade", rows, (10.0, 60.0, 15.0, 10.0, 5.0))
+    )
     listed = _listed_year(c)[position]
     grade = np.where(year >= listed, 4, grade)
     revenue = s.lognormal("revenue", rows, _MEDIAN_REVENUE[e.size[position]], 0.8) * y["months"] / 12
     tech = np.isin(e.industry[position], _TECH)
     researches = s.chance("researches", e.rows[position], np.where(tech, 0.65, 0.06))
-    intensity = np.where(tech, 0.03 + 0.12 * s.uniform("intensity", rows), 0.005 + 0.025 * s.uniform("intensity", rows))
+    intensity = np.where(
+        tech, 0.03 + 0.12 * s.uniform("intensity", rows), 0.005 + 0.025 * s.uniform("intensity", rows)
+    )
     return {
         "credit_code": c.codes.take(pa.array(position)),
         "year": year,

@@ -64,10 +64,10 @@ _ADDRESS_PREFIX = pa.array(
     [(r.city_name if r.province_name == r.city_name else r.province_name + r.city_name)
      + (r.name if r.name != r.city_name else "") for r in REGIONS]
 )  # fmt: skip
-_ROADS = pa.array(
-    "深南大道 滨海大道 科技园路 建设路 人民路 中山路 解放路 新华路 和平路 工业大道 创业路 学府路 "
-    "东方路 世纪大道 天河路 环市路 宝安大道 龙岗大道 黄埔大道 沿江路".split()
+_ROAD_NAMES = (
+    "深南大道 滨海大道 科技园路 建设路 人民路 中山路 解放路 新华路 和平路 工业大道 创业路 学府路 东方路"
 )
+_ROADS = pa.array([*_ROAD_NAMES.split(), "世纪大道", "天河路", "环市路", "宝安大道", "龙岗大道", "黄埔大道"])
 _TRADE = pa.array(list(TRADE_NAME_CHARS))
 _INDUSTRY_CODES = pa.array([i.code for i in INDUSTRIES])
 _INDUSTRY_NAMES = pa.array([i.name for i in INDUSTRIES])
@@ -107,7 +107,7 @@ _NO_WORD = np.array([TYPE_NAMES.index("律师事务所"), _ACCOUNTING])
 _SUFFIXES = pa.array([_NAME_SUFFIX[name] for name in TYPE_NAMES])
 _MEDIAN_STAFF = np.array([1500.0, 250.0, 28.0, 4.0])
 _STAFF_RANGE = np.array([[1000, 20000], [100, 999], [10, 99], [1, 9]])
-_MEDIAN_CAPITAL = np.array([50000.0, 3000.0, 300.0, 50.0])  # 万元
+MEDIAN_CAPITAL = np.array([50000.0, 3000.0, 300.0, 50.0])  # 万元
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +150,9 @@ class Registry:
         self.stream = Stream(seed, "enterprise")
         type_weight = np.array([t.weight for t in ENTITY_TYPES])
         region_weight = np.array([REGIONS[i].enterprise_weight for i in _ENTERPRISE_REGIONS])
-        region_order = np.array(_ENTERPRISE_REGIONS)[np.argsort([REGIONS[i].code for i in _ENTERPRISE_REGIONS])]
+        region_order = np.array(_ENTERPRISE_REGIONS)[
+            np.argsort([REGIONS[i].code for i in _ENTERPRISE_REGIONS])
+        ]
         region_weight = np.array([REGIONS[i].enterprise_weight for i in region_order])
         # Cells in code order: prefixes are listed ascending, regions sorted by code.
         self.cell_type = np.repeat(np.arange(len(ENTITY_TYPES)), len(region_order))
@@ -178,7 +180,9 @@ class Registry:
         org = np.where(
             old[:, None],
             digits(old_value, 8),
-            np.concatenate([np.full((len(rows), 2), list(b"MA"), dtype=np.uint8), base31(new_value, 6)], axis=1),
+            np.concatenate(
+                [np.full((len(rows), 2), list(b"MA"), dtype=np.uint8), base31(new_value, 6)], axis=1
+            ),
         )
         type_ = self.cell_type[cell]
         region = self.cell_region[cell]
@@ -235,6 +239,7 @@ class Registry:
                 break
             chosen[retry] = stream.below(f"{field}@{attempt}", rows[retry], self.size)
         return self.entities(chosen)
+
     def names(self, entities: Entities, field: str = "name") -> pa.Array:
         """Entity names; another ``field`` gives another (e.g. former) name for the same entities."""
         s, rows = self.stream, entities.rows

@@ -107,10 +107,14 @@ def generate_city(
 
     rows |= _run_pass(out, "生成法人单位数据", chosen.enterprises, chosen.chunk_size,
                       ENTERPRISE_TABLES, enterprise_chunk, progress)  # fmt: skip
-    rows |= _run_pass(out, "生成人口数据", chosen.people, chosen.chunk_size, PERSON_TABLES, person_chunk, progress)
+    rows |= _run_pass(
+        out, "生成人口数据", chosen.people, chosen.chunk_size, PERSON_TABLES, person_chunk, progress
+    )
     write_catalogue(out / CATALOGUE_FILE, resources())
     manifest = CityManifest(out, chosen.name, seed, chosen.enterprises, chosen.people, rows)
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest.as_json(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    (out / MANIFEST_FILE).write_text(
+        json.dumps(manifest.as_json(), ensure_ascii=False, indent=2) + "\n", "utf-8"
+    )
     return manifest
 
 

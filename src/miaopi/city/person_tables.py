@@ -146,7 +146,6 @@ def residence_permit(c: PersonChunk) -> Columns:
     holds &= city != p.hukou_city
     count = np.where(holds, 1 + s.below("count", p.rows, 4), 0)
     position, ordinal = expand(count)
-    rows = child_rows(p.rows[position], ordinal)
     # The latest permit started within the last ~16 months before the anchor; earlier ones
     # follow back to back a year each. About a quarter of the latest have lapsed.
     latest = p.last_day[position] - (s.uniform("latest", p.rows[position]) * 480).astype(np.int64)
@@ -181,7 +180,9 @@ def degree(c: PersonChunk) -> Columns:
     keep = graduated <= p.last_day[position]
     bachelor = s.below("school", rows, len(SCHOOLS_BACHELOR))
     college = s.below("school", rows, len(SCHOOLS_COLLEGE))
-    school = pa.array(np.where(level == 0, np.array(SCHOOLS_COLLEGE)[college], np.array(SCHOOLS_BACHELOR)[bachelor]))
+    school = pa.array(
+        np.where(level == 0, np.array(SCHOOLS_COLLEGE)[college], np.array(SCHOOLS_BACHELOR)[bachelor])
+    )
     major = s.below("major", p.rows[position], len(MAJORS))
     keep_idx = pa.array(np.flatnonzero(keep))
     return {
@@ -278,7 +279,9 @@ def _credit(kind: str) -> Callable[[PersonChunk], Columns]:
 def person_licence(c: PersonChunk) -> Columns:
     s = c.stream("licence.person_licence")
     adults = c.adults
-    eligible = np.broadcast_to((age_on(c.people.birth, TODAY) >= 22)[:, None], (len(adults.rows), len(PERSON_LICENCE_TYPES)))
+    eligible = np.broadcast_to(
+        (age_on(c.people.birth, TODAY) >= 22)[:, None], (len(adults.rows), len(PERSON_LICENCE_TYPES))
+    )
     return licences(s, adults, PERSON_LICENCE_TYPES, eligible)
 
 

@@ -34,9 +34,7 @@ class Subjects:
     end: Ints  # last day a record can carry (death, deregistration, or today)
 
 
-def events(
-    stream: Stream, subjects: Subjects, rate: float, most: int
-) -> tuple[Ints, Ints, Ints]:
+def events(stream: Stream, subjects: Subjects, rate: float, most: int) -> tuple[Ints, Ints, Ints]:
     """Subjects with 1…most events at the given rate, each event dated inside the subject's lifetime.
 
     Returns (subject position, child row number for further draws, day), sorted by subject then day.
@@ -93,8 +91,21 @@ _REASONS = {
     "enterprise": ("拖欠农民工工资", "重大税收违法", "严重违法失信企业", "失信被执行人", "安全生产严重失信"),
     "person": ("失信被执行人", "重大税收违法当事人", "严重违法失信行为人"),
 }
-_LISTING_AUTHORITIES = ("市人力资源和社会保障局", "国家税务总局市税务局", "市市场监督管理局", "市中级人民法院", "市应急管理局")
-_PENALTY_AUTHORITIES = ("市市场监督管理局", "市生态环境局", "市应急管理局", "国家税务总局市税务局", "市城市管理和综合执法局", "市公安局")
+_LISTING_AUTHORITIES = (
+    "市人力资源和社会保障局",
+    "国家税务总局市税务局",
+    "市市场监督管理局",
+    "市中级人民法院",
+    "市应急管理局",
+)
+_PENALTY_AUTHORITIES = (
+    "市市场监督管理局",
+    "市生态环境局",
+    "市应急管理局",
+    "国家税务总局市税务局",
+    "市城市管理和综合执法局",
+    "市公安局",
+)
 _PENALTY_CATEGORIES = ("警告", "罚款", "没收违法所得", "责令停产停业", "暂扣许可证件", "吊销许可证件")
 _PENALTY_WEIGHTS = (25.0, 55.0, 10.0, 4.0, 4.0, 2.0)
 _COURTS = ("市中级人民法院", "区人民法院", "市铁路运输法院")
@@ -127,7 +138,9 @@ def penalties(stream: Stream, subjects: Subjects, rate: float, scale: float) -> 
     authority = stream.below("authority", rows, len(_PENALTY_AUTHORITIES))
     return {
         "subject_id": subjects.ids.take(pa.array(position)),
-        "decision_number": join("罚字〔", _year_digits(decided), "〕", strings(digits(rows % 10**9, 9)), "号"),
+        "decision_number": join(
+            "罚字〔", _year_digits(decided), "〕", strings(digits(rows % 10**9, 9)), "号"
+        ),
         "decision_date": decided,
         "authority": pick(_PENALTY_AUTHORITIES, authority),
         "category": pick(_PENALTY_CATEGORIES, category),
@@ -169,9 +182,13 @@ def licences(
     valid_to = np.where(
         u < 0.06,
         anchor + stream.below("soon", rows, 31),
-        np.where(u < 0.11, anchor - 1 - stream.below("expired", rows, 365), anchor + 31 + (u * span).astype(np.int64)),
+        np.where(
+            u < 0.11,
+            anchor - 1 - stream.below("expired", rows, 365),
+            anchor + 31 + (u * span).astype(np.int64),
+        ),
     )
-    valid_from = add_years(valid_to, -validity) + 1
+    valid_from = np.minimum(add_years(valid_to, -validity) + 1, anchor)
     start = subjects.start[position]
     late = valid_from < start
     valid_from = np.where(late, np.minimum(start + stream.below("first", rows, 60), anchor), valid_from)
@@ -191,7 +208,9 @@ def licences(
             _year_digits(valid_from),
             strings(digits(rows % 10**9, 9)),
         ),
-        "issuer": join(subjects.city_names.take(pa.array(position)), pick([t.issuer_suffix for t in types], type_index)),
+        "issuer": join(
+            subjects.city_names.take(pa.array(position)), pick([t.issuer_suffix for t in types], type_index)
+        ),
         "valid_from": valid_from,
         "valid_to": valid_to,
         "status": pick(LICENCE_STATUSES, status),

@@ -21,7 +21,9 @@ def to_table(resource: Resource, columns: Columns) -> pa.Table:
     missing = [f.name for f in resource.fields if f.name not in columns]
     extra = sorted(set(columns) - {f.name for f in resource.fields})
     if missing or extra:
-        raise ValueError(f"{resource.code}: columns do not match the catalogue (missing {missing}, extra {extra})")
+        raise ValueError(
+            f"{resource.code}: columns do not match the catalogue (missing {missing}, extra {extra})"
+        )
     arrays = []
     for field in resource.fields:
         values = columns[field.name]
@@ -32,7 +34,9 @@ def to_table(resource: Resource, columns: Columns) -> pa.Table:
             days = np.asarray(values, dtype=np.int64)
             null = days == NULL_DAY
             arrays.append(
-                pa.array(np.where(null, 0, days).astype(np.int32), type=pa.int32(), mask=null).cast(arrow_type)
+                pa.array(np.where(null, 0, days).astype(np.int32), type=pa.int32(), mask=null).cast(
+                    arrow_type
+                )
             )
         else:
             arrays.append(pa.array(values, type=arrow_type))
