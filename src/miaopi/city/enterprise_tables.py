@@ -49,7 +49,7 @@ _MEDIAN_REVENUE = np.array([8e8, 8e7, 8e6, 8e5])
 _LAYOFF_BANDS = np.array([[0.0, 0.03], [0.03, 0.08], [0.08, 0.15], [0.15, 0.25], [0.25, 0.4]])
 # Layoff-rate bands by employer size: larger employers cluster below the 5.5% line, small ones
 # (≤30 insured) spread around the 20% line that applies to them.
-_LAYOFF_WEIGHTS = np.array([[85.0, 11.0, 3.0, 0.8, 0.2], [50.0, 15.0, 10.0, 15.0, 10.0]])
+_LAYOFF_WEIGHTS = np.array([[90.0, 8.0, 1.5, 0.4, 0.1], [50.0, 15.0, 10.0, 15.0, 10.0]])
 _MAX_CLAIMS = 4000
 
 
