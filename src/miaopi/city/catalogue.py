@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pyarrow as pa
 import yaml
@@ -80,8 +80,9 @@ def fields(spec: str) -> tuple[Field, ...]:
     result = []
     for line in spec.strip().splitlines():
         name, kind, label = line.split()
-        assert kind in ARROW_TYPES, kind
-        result.append(Field(name, kind, label))  # type: ignore[arg-type]
+        if kind not in ARROW_TYPES:
+            raise ValueError(f"unknown field type {kind!r} for {name}")
+        result.append(Field(name, cast(FieldType, kind), label))
     return tuple(result)
 
 

@@ -28,12 +28,10 @@ from miaopi.city.enterprises import (
 from miaopi.city.population import Population
 from miaopi.city.records import (
     LICENCE_FIELDS,
+    CreditRates,
     Subjects,
-    credit_resources,
-    dishonesty,
-    enforcement,
+    credit_tables,
     licences,
-    penalties,
 )
 from miaopi.city.text import join, pick
 from miaopi.city.vocab import ENTERPRISE_LICENCE_TYPES, INDUSTRY_INDEX, REGIONS
@@ -272,10 +270,6 @@ def _listed_year(c: EnterpriseChunk) -> Ints:
     return result
 
 
-def _dishonest(c: EnterpriseChunk) -> Columns:
-    return dishonesty(c.stream("credit.dishonest_enterprise"), c.subjects, 0.015)
-
-
 def enterprise_licence(c: EnterpriseChunk) -> Columns:
     e = c.entities
     types = ENTERPRISE_LICENCE_TYPES
@@ -290,12 +284,8 @@ def enterprise_licence(c: EnterpriseChunk) -> Columns:
     return licences(c.stream("licence.enterprise_licence"), c.subjects, types, eligible)
 
 
-def _penalty(c: EnterpriseChunk) -> Columns:
-    return penalties(c.stream("credit.penalty_enterprise"), c.subjects, 0.08, 4.0)
-
-
-def _enforcement(c: EnterpriseChunk) -> Columns:
-    return enforcement(c.stream("credit.enforcement_enterprise"), c.subjects, 0.03, 5.0)
+CREDIT_TABLES = credit_tables("enterprise", CreditRates(0.015, 0.08, 4.0, 0.03, 5.0))
+_dishonest = CREDIT_TABLES[0][1]
 
 
 ENTERPRISE_CLASS = "基础信息资源/法人单位"
@@ -348,7 +338,7 @@ credit_grade string 纳税信用等级
 revenue number 营业收入（元）
 rd_expense number 研发费用（元）
 """), update_cycle="每年", sharing="conditional", sharing_condition="仅限政策兑现和信用审查事项使用"), tax_year),
-    *zip(credit_resources("enterprise"), (_dishonest, _penalty, _enforcement), strict=True),
+    *CREDIT_TABLES,
     (Resource("licence.enterprise_licence", "电子证照（法人和其他组织）", "基础信息资源/电子证照", "data_bureau",
               "enterprise", "holder_id", "many", LICENCE_FIELDS), enterprise_licence),
 ]  # fmt: skip

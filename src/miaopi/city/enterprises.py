@@ -69,8 +69,8 @@ _ROAD_NAMES = (
 )
 _ROADS = pa.array([*_ROAD_NAMES.split(), "世纪大道", "天河路", "环市路", "宝安大道", "龙岗大道", "黄埔大道"])
 _TRADE = pa.array(list(TRADE_NAME_CHARS))
-_INDUSTRY_CODES = pa.array([i.code for i in INDUSTRIES])
-_INDUSTRY_NAMES = pa.array([i.name for i in INDUSTRIES])
+INDUSTRY_CODES = pa.array([i.code for i in INDUSTRIES])
+INDUSTRY_NAMES = pa.array([i.name for i in INDUSTRIES])
 _INDUSTRY_WORDS = pa.array([i.word for i in INDUSTRIES])
 # Industries by entity type (type index → (industry indices, weights)).
 _INDUSTRY_CHOICE: dict[int, tuple[Ints, npt.NDArray[np.float64]]] = {}
@@ -265,6 +265,3 @@ class Registry:
 
     def city_names(self, entities: Entities) -> pa.Array:
         return pick(_CITY_NAMES, entities.region)
-
-
-INDUSTRY_CODES, INDUSTRY_NAMES = _INDUSTRY_CODES, _INDUSTRY_NAMES

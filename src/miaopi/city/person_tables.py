@@ -18,13 +18,11 @@ from miaopi.city.enterprises import Registry
 from miaopi.city.population import CITY_CODES, NULL_DAY, People, Population
 from miaopi.city.records import (
     LICENCE_FIELDS,
+    CreditRates,
     Subjects,
-    credit_resources,
-    dishonesty,
-    enforcement,
+    credit_tables,
     events,
     licences,
-    penalties,
 )
 from miaopi.city.text import pick
 from miaopi.city.vocab import (
@@ -73,7 +71,8 @@ class PersonChunk:
         return self.population.names(self.people)
 
     @cached_property
-    def adults(self) -> Subjects:
+    def subjects(self) -> Subjects:
+        """Persons as subjects of records from their 18th birthday to death or today."""
         p = self.people
         return Subjects(
             "person", p.rows, self.ids, self.names, _CITY_NAMES.take(pa.array(p.hukou_city)),
@@ -235,7 +234,7 @@ def penalty_points(c: PersonChunk) -> Columns:
 
 def criminal_record(c: PersonChunk) -> Columns:
     s = c.stream("police.criminal_record")
-    position, rows, when = events(s, c.adults, 0.02, 2)
+    position, rows, when = events(s, c.subjects, 0.02, 2)
     return {
         "id_number": c.ids.take(pa.array(position)),
         "category": pick(CRIME_CATEGORIES, s.choice("category", rows, _CRIME_WEIGHTS)),
@@ -264,25 +263,12 @@ def transport_qualification(c: PersonChunk) -> Columns:
     }
 
 
-def _credit(kind: str) -> Callable[[PersonChunk], Columns]:
-    def produce(c: PersonChunk) -> Columns:
-        s = c.stream(f"credit.{kind}_person")
-        if kind == "dishonest":
-            return dishonesty(s, c.adults, 0.004)
-        if kind == "penalty":
-            return penalties(s, c.adults, 0.02, 0.2)
-        return enforcement(s, c.adults, 0.01, 1.0)
-
-    return produce
-
-
 def person_licence(c: PersonChunk) -> Columns:
     s = c.stream("licence.person_licence")
-    adults = c.adults
     eligible = np.broadcast_to(
-        (age_on(c.people.birth, TODAY) >= 22)[:, None], (len(adults.rows), len(PERSON_LICENCE_TYPES))
+        (age_on(c.people.birth, TODAY) >= 22)[:, None], (len(c.people.rows), len(PERSON_LICENCE_TYPES))
     )
-    return licences(s, adults, PERSON_LICENCE_TYPES, eligible)
+    return licences(s, c.subjects, PERSON_LICENCE_TYPES, eligible)
 
 
 PERSON_CLASS = "基础信息资源/人口"
@@ -347,7 +333,7 @@ qualification string 从业资格类别
 obtained_date date 取得日期
 revoked_date date 撤销日期
 """)), transport_qualification),
-    *zip(credit_resources("person"), (_credit("dishonest"), _credit("penalty"), _credit("enforcement")), strict=True),
+    *credit_tables("person", CreditRates(0.004, 0.02, 0.2, 0.01, 1.0)),
     (Resource("licence.person_licence", "电子证照（自然人）", "基础信息资源/电子证照", "data_bureau", "person",
               "holder_id", "many", LICENCE_FIELDS),
      person_licence),
