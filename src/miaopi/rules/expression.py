@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from miaopi.rules.errors import ExpressionError
 from miaopi.rules.ir import Node
-from miaopi.rules.parse import Converter, as_number, check_weight, parse_sql, recursion_headroom
+from miaopi.rules.parse import Converter, as_number, check_weight, parse_sql, recursion_headroom, typed_null
 from miaopi.rules.python_target import PythonFunction, compile_python
 from miaopi.rules.sql_target import ColumnFunction, SqlBuilder
 from miaopi.rules.types import FactType, label
@@ -49,6 +49,7 @@ def build_tree(
             )
         if result_type is FactType.INTEGER and expect is FactType.NUMBER:
             root = as_number(root)
+        root = typed_null(root, expect)
         result_type = expect
     if result_type is None:
         raise ExpressionError(

@@ -296,6 +296,15 @@ def _node(
     )
 
 
+def typed_null(node: Node, type_: FactType | None) -> Node:
+    """Give an untyped node the type its context requires (SQL engines need it to pick overloads).
+
+    A node has no type only if every value flowing into it is a NULL literal, so it is always NULL
+    and can be replaced by a typed NULL literal.
+    """
+    return _literal(None, type_) if node.type is None and type_ is not None else node
+
+
 def as_number(node: Node) -> Node:
     """Widen an INTEGER node to NUMBER (literals are folded)."""
     if node.type is not FactType.INTEGER:
@@ -340,7 +349,8 @@ class Converter:
         return result
 
     def unify(self, nodes: list[Node], type_: FactType | None) -> list[Node]:
-        return [as_number(n) for n in nodes] if type_ is FactType.NUMBER else nodes
+        typed = [typed_null(n, type_) for n in nodes]
+        return [as_number(n) for n in typed] if type_ is FactType.NUMBER else typed
 
     # -- dispatch -----------------------------------------------------------------------------------
 
@@ -479,7 +489,7 @@ class Converter:
         a, b = self.convert(e.this), self.convert(e.expression)
         symbol = _COMPARISONS[type(e)]
         self.check_comparable(a, b, e, symbol)
-        return _node(Op.COMPARE, FactType.BOOLEAN, (a, b), symbol)
+        return _node(Op.COMPARE, FactType.BOOLEAN, (typed_null(a, b.type), typed_null(b, a.type)), symbol)
 
     def is_(self, e: exp.Expr) -> Node:
         if not isinstance(e.expression, exp.Null):
@@ -530,12 +540,11 @@ class Converter:
         a, b = self.convert(e.this), self.convert(e.expression)
         self.require(a, e.this, NUMERIC, f"运算 {symbol}")
         self.require(b, e.expression, NUMERIC, f"运算 {symbol}")
-        if symbol == "/":
-            type_: FactType | None = FactType.NUMBER
-        elif FactType.NUMBER in (a.type, b.type):
+        a, b = typed_null(a, b.type or FactType.INTEGER), typed_null(b, a.type or FactType.INTEGER)
+        if symbol == "/" or FactType.NUMBER in (a.type, b.type):
             type_ = FactType.NUMBER
         else:
-            type_ = a.type or b.type
+            type_ = FactType.INTEGER
         nullable = a.nullable or b.nullable
         if symbol in "/%":
             nullable = nullable or not (b.op is Op.LITERAL and b.value != 0)
@@ -672,7 +681,10 @@ def _fixed(params: tuple[frozenset[FactType], ...], result: FactType, repeat: in
     def check(c: Converter, name: str, e: exp.Expr, args: list[Node], sources: list[exp.Expr]) -> Node:
         for arg, source, allowed in zip(args, sources, params, strict=True):
             c.require(arg, source, allowed, name)
-        return _node(Op.CALL, result, tuple(args), name, repeat=repeat)
+        typed = (
+            typed_null(a, next(iter(p)) if len(p) == 1 else None) for a, p in zip(args, params, strict=True)
+        )
+        return _node(Op.CALL, result, tuple(typed), name, repeat=repeat)
 
     return check
 

@@ -58,7 +58,8 @@ def default_column(dialect: str) -> ColumnFunction:
 
 
 def _paren(e: exp.Expr) -> exp.Expr:
-    return e if isinstance(e, _ATOMIC) else exp.Paren(this=e)
+    atomic = isinstance(e, _ATOMIC) and not isinstance(e, exp.Binary | exp.Unary | exp.Predicate)
+    return e if atomic else exp.Paren(this=e)
 
 
 def _number(value: int) -> exp.Expr:
@@ -90,7 +91,7 @@ class SqlBuilder:
     def literal(self, node: Node, *, bare: bool = False) -> exp.Expr:
         value = node.value
         if value is None:
-            return exp.Null()
+            return exp.Null() if node.type is None else _cast(exp.Null(), SQL_TYPES[node.type])
         if isinstance(value, bool):
             return exp.Boolean(this=value)
         if isinstance(value, int):
@@ -114,11 +115,10 @@ class SqlBuilder:
         if op is Op.AND or op is Op.OR:
             connector = exp.And if op is Op.AND else exp.Or
             parts = [self.build(a) for a in node.args]
-            result = parts[0] if not isinstance(parts[0], exp.Connector) else exp.Paren(this=parts[0])
+            parts = [exp.Paren(this=p) if isinstance(p, exp.Connector) else p for p in parts]
+            result = parts[0]
             for part in parts[1:]:
-                result = connector(
-                    this=result, expression=exp.Paren(this=part) if isinstance(part, exp.Connector) else part
-                )
+                result = connector(this=result, expression=part)
             return result
         if op is Op.NOT:
             return exp.Not(this=_paren(self.build(node.args[0])))
