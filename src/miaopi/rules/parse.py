@@ -541,10 +541,7 @@ class Converter:
         self.require(a, e.this, NUMERIC, f"运算 {symbol}")
         self.require(b, e.expression, NUMERIC, f"运算 {symbol}")
         a, b = typed_null(a, b.type or FactType.INTEGER), typed_null(b, a.type or FactType.INTEGER)
-        if symbol == "/" or FactType.NUMBER in (a.type, b.type):
-            type_ = FactType.NUMBER
-        else:
-            type_ = FactType.INTEGER
+        type_ = FactType.NUMBER if symbol == "/" or FactType.NUMBER in (a.type, b.type) else FactType.INTEGER
         nullable = a.nullable or b.nullable
         if symbol in "/%":
             nullable = nullable or not (b.op is Op.LITERAL and b.value != 0)
