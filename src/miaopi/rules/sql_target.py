@@ -58,7 +58,9 @@ def default_column(dialect: str) -> ColumnFunction:
 
 
 def _paren(e: exp.Expr) -> exp.Expr:
-    atomic = isinstance(e, _ATOMIC) and not isinstance(e, exp.Binary | exp.Unary | exp.Predicate)
+    atomic = isinstance(e, exp.Paren) or (
+        isinstance(e, _ATOMIC) and not isinstance(e, exp.Binary | exp.Unary | exp.Predicate)
+    )
     return e if atomic else exp.Paren(this=e)
 
 
