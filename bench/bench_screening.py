@@ -195,7 +195,7 @@ def pandas_run(frame: pd.DataFrame, specs: list[dict[str, object]]) -> pd.DataFr
                 & honest
             )
             amount = pd.Series(float(spec["grant"]), index=frame.index)  # type: ignore[arg-type]
-        out[f"s{index}"] = np.where(ok, "eligible", "ineligible")
+        out[f"ok{index}"] = ok
         out[f"a{index}"] = amount.where(ok)
     return pd.DataFrame(out)
 
@@ -245,7 +245,7 @@ def main() -> None:
     def with_pandas() -> list[tuple[int, float]]:
         result = pandas_run(frame, specs)
         return [
-            (int((result[f"s{i}"] == "eligible").sum()), round(float(result[f"a{i}"].sum()), 2))
+            (int(result[f"ok{i}"].sum()), round(float(result[f"a{i}"].sum()), 2))
             for i in range(len(specs))
         ]
 
