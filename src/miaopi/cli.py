@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from miaopi import __version__
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
+from miaopi.catalog.cli import catalog_app
+from miaopi.city.cli import city_app
 from miaopi.sharing.cli import sharing_app
 
 app = typer.Typer(
@@ -22,7 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(catalog_app, name="catalog")
 
 console = Console()
 errors = Console(stderr=True)

@@ -171,7 +171,7 @@ class _Loader:
                 self.problems.add(path, raw.line_of("effective_to"), f"失效日期 {end} 早于生效日期 {start}")
             rules = self._rules(path, raw, types)
             amount_expression = None
-            if amount and raw.get("amount") is not None:
+            if raw.get("amount") is not None:
                 try:
                     amount_expression = compile_expression(str(raw["amount"]), types)
                 except ExpressionError as error:
@@ -355,7 +355,7 @@ class _Loader:
         extra = {form_field.fact.name: form_field.fact for form_field in form}
         types = self._subject_types(registry, subject, extra)
         header = {key: value for key, value in entry.items() if key not in ("versions", "cases")}
-        versions = self._versions(path, entry, types, header, amount=False)
+        versions = self._versions(path, entry, types, header)
         cases = self._cases(path, entry, types, ("approved", "rejected", "review"))
         return Item(
             versions=versions,
@@ -473,7 +473,7 @@ class _Loader:
             except ExpressionError as error:
                 self.problems.add(path, entry.line_of("screen"), f"筛查范围表达式有误：{error.message}")
         header = {key: value for key, value in entry.items() if key not in ("versions", "cases")}
-        versions = self._versions(path, entry, types, header, amount=True)
+        versions = self._versions(path, entry, types, header)
         cases = self._cases(path, entry, types, ("eligible", "ineligible", "unknown"))
         budget = entry.get("budget")
         return Policy(

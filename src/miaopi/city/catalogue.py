@@ -92,12 +92,16 @@ def department_org_code(org_body: str) -> str:
     return matrix.tobytes().decode()
 
 
-def write_catalogue(path: Path, resources: list[Resource]) -> None:
-    document = {
+def catalogue_document(resources: list[Resource]) -> dict[str, object]:
+    return {
         "departments": [
             {"code": d.code, "name": d.name, "org_code": department_org_code(d.org_body)} for d in DEPARTMENTS
         ],
         "resources": [r.as_yaml() for r in resources],
     }
+
+
+def write_catalogue(path: Path, resources: list[Resource]) -> None:
+    document = catalogue_document(resources)
     with path.open("w", encoding="utf-8") as stream:
         yaml.safe_dump(document, stream, allow_unicode=True, sort_keys=False, width=1000)

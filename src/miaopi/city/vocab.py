@@ -250,5 +250,10 @@ DEPARTMENTS: tuple[Department, ...] = (
     Department("court", "市中级人民法院", "00001008"),
     Department("data_bureau", "市政务服务和数据管理局", "00001009"),
     Department("transport", "市交通运输局", "00001010"),
+    # Departments that implement items and policies without providing a resource of their own here.
+    Department("civil_affairs", "市民政局", "00001011"),
+    Department("health", "市卫生健康委员会", "00001012"),
+    Department("housing_construction", "市住房和城乡建设局", "00001013"),
+    Department("medical_products", "市药品监督管理局", "00001014"),
 )
 DEPARTMENT_REGION = "440300"
