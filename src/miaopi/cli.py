@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from miaopi import __version__
-from miaopi.config import load_settings
-from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.catalog.cli import catalog_app
 from miaopi.city.cli import city_app
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.sharing.cli import sharing_app
 
 app = typer.Typer(

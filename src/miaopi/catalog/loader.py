@@ -151,8 +151,6 @@ class _Loader:
         entry: LocatedDict,
         types: Mapping[str, FactType],
         header: Mapping[str, Any],
-        *,
-        amount: bool,
     ) -> tuple[Version, ...]:
         raw_versions = entry.get("versions")
         if not isinstance(raw_versions, list) or not raw_versions:
