@@ -56,6 +56,11 @@ class Catalog:
         problems.raise_if_any()
         return catalog
 
+    @classmethod
+    def empty(cls, root: Path, resources: ResourceCatalogue) -> Catalog:
+        """A deployment without items or policies yet."""
+        return cls(root, FactRegistry({}, {}, resources), GrantRegistry(resources))
+
     def item(self, code: str) -> Item:
         return self.items[code]
 

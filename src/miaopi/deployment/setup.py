@@ -6,16 +6,14 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from miaopi import __version__
+from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError
 from miaopi.config import Settings
-from miaopi.sharing import GrantRegistry, ResourceCatalogue, SharingExchange
+from miaopi.sharing import CatalogueError, ResourceCatalogue, SharingExchange
 from miaopi.store import Database
 
 ProgressCallback = Callable[[str, int, int], None]
-
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "demo"
 
 
 class DeploymentError(RuntimeError):
@@ -82,6 +80,7 @@ class Deployment:
     settings: Settings
     database: Database
     exchange: SharingExchange
+    catalog: Catalog
 
     @classmethod
     def open(cls, settings: Settings) -> Deployment:
@@ -89,16 +88,23 @@ class Deployment:
             raise DeploymentError(
                 f"数据目录 {settings.data_dir} 尚未初始化；请先运行 miaopi init 或 miaopi serve"
             )
-        resources = settings.city_dir / "resources.yaml"
-        catalogue = ResourceCatalogue.load(resources)
-        grants = GrantRegistry(catalogue)
-        grants_file = settings.catalog_dir / "grants.yaml"
-        if grants_file.exists():
-            grants.load_file(grants_file)
+        try:
+            resources = ResourceCatalogue.load(settings.city_dir / "resources.yaml")
+        except CatalogueError as error:
+            raise DeploymentError(f"信息资源目录有误：{error}") from None
+        try:
+            catalog = (
+                Catalog.load(settings.catalog_dir, resources)
+                if (settings.catalog_dir / "facts.yaml").exists()
+                else Catalog.empty(settings.catalog_dir, resources)
+            )
+        except CatalogError as error:
+            raise DeploymentError(f"事项目录 {settings.catalog_dir} 有错误，未启动：\n{error}") from None
         return cls(
             settings=settings,
             database=Database(settings.database_url),
-            exchange=SharingExchange(catalogue, grants),
+            exchange=SharingExchange(resources, catalog.grants),
+            catalog=catalog,
         )
 
     def info(self) -> dict[str, object]:

@@ -1,0 +1,104 @@
+"""``miaopi serve`` and ``miaopi init`` as a user runs them: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.livehttp import free_port
+
+MIAOPI = [sys.executable, "-m", "miaopi"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MIAOPI, *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+    data_dir = tmp_path_factory.mktemp("served") / "data"
+    port = free_port()
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen(
+        [*MIAOPI, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"miaopi serve exited: {process.stdout.read() if process.stdout else ''}"
+                )
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("miaopi serve did not answer in time")
+            time.sleep(0.3)
+        yield base, data_dir, ""
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        (data_dir.parent / "serve.log").write_text(output or "", encoding="utf-8")
+
+
+def test_serve_initialises_an_empty_data_directory_from_the_environment(
+    served: tuple[str, Path, str],
+) -> None:
+    base, data_dir, _ = served
+    assert (data_dir / "miaopi.json").exists()
+    assert (data_dir / "city" / "resources.yaml").exists()
+    assert (data_dir / "miaopi.db").exists()
+    marker = json.loads((data_dir / "miaopi.json").read_text(encoding="utf-8"))
+    assert marker["city_scale"] == "demo"
+    health = httpx.get(f"{base}/api/v1/health").json()
+    assert health["status"] == "ok" and health["database"] == "sqlite"
+    assert health["resources"] >= 20
+
+
+def test_serve_publishes_openapi(served: tuple[str, Path, str]) -> None:
+    base, _, _ = served
+    document = httpx.get(f"{base}/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.") and "/api/v1/health" in document["paths"]
+
+
+def test_served_resource_catalogue_matches_the_generated_city(served: tuple[str, Path, str]) -> None:
+    base, _, _ = served
+    codes = {resource["code"] for resource in httpx.get(f"{base}/api/v1/sharing/resources").json()}
+    assert {"population.person", "enterprise.registry", "traffic.penalty_points"} <= codes
+
+
+def test_init_is_idempotent_and_refuses_a_foreign_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = run("init", "--data-dir", str(data_dir))
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = (data_dir / "miaopi.json").read_bytes()
+    second = run("init", "--data-dir", str(data_dir))
+    assert second.returncode == 0 and (data_dir / "miaopi.json").read_bytes() == before
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("私人文件", encoding="utf-8")
+    refused = run("init", "--data-dir", str(foreign))
+    assert refused.returncode == 2
+    assert "不为空" in refused.stderr and "Traceback" not in refused.stderr
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "私人文件"
+    assert sorted(path.name for path in foreign.iterdir()) == ["notes.txt"]
