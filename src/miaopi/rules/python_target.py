@@ -180,7 +180,10 @@ class _Generator:
         if op is Op.NEG:
             return self.strict(node.args, "(-{0})")
         if op is Op.IS_NULL:
-            return f"({self.expr(node.args[0])} is None)"
+            operand = node.args[0]
+            if operand.op is Op.LITERAL:  # decided now: `0.3 is None` would be a SyntaxWarning
+                return repr(operand.value is None)
+            return f"({self.expr(operand)} is None)"
         if op is Op.IN:
             return self.in_(node)
         if op is Op.BETWEEN:
