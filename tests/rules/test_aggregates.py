@@ -106,9 +106,24 @@ def test_aggregate_errors(function: str, value: str | None, where: str | None, f
     assert fragment in info.value.message or fragment in (info.value.snippet or "")
 
 
-def test_field_and_context_names_must_differ() -> None:
-    with pytest.raises(ExpressionError, match="decision_date"):
-        compile_aggregate("COUNT", {"decision_date": F.DATE}, value=None, where=None, context=CONTEXT)
+def test_a_field_named_like_a_context_fact_cannot_be_read() -> None:
+    fields = {"decision_date": F.DATE, "category": F.STRING}
+    for value, where in [(None, "decision_date >= DATE '2024-01-01'"), ("decision_date", None)]:
+        with pytest.raises(ExpressionError, match="decision_date"):
+            compile_aggregate("MAX" if value else "COUNT", fields, value=value, where=where, context=CONTEXT)
+
+
+def test_a_resource_with_such_a_field_is_still_usable() -> None:
+    # Credit penalty records carry their own decision_date: their other fields can still be aggregated.
+    fields = {"decision_date": F.DATE, "category": F.STRING}
+    aggregate = compile_aggregate("COUNT", fields, value=None, where="category = '罚款'", context=CONTEXT)
+    records = [
+        {"decision_date": D(2020, 1, 1), "category": "罚款"},
+        {"decision_date": D(2021, 1, 1), "category": "警告"},
+    ]
+    assert aggregate.evaluate(records, CTX) == 1
+    assert aggregate.facts_read == ("category",)
+    assert compile_aggregate("COUNT", fields, value=None, where=None, context=CONTEXT).evaluate(records, CTX) == 2
 
 
 # -- Python target against DuckDB GROUP BY ----------------------------------------------------------------

@@ -152,11 +152,9 @@ def compile_aggregate(
             f"未知聚合函数 {function} (unknown aggregate; allowed: {', '.join(AGGREGATE_FUNCTIONS)})"
         )
     fields, ctx = check_facts(record_fields), check_facts(context)
-    clash = sorted(set(fields) & set(ctx))
-    if clash:
-        raise ExpressionError(
-            f"记录字段与上下文事实重名 (record fields clash with context facts): {', '.join(clash)}"
-        )
+    # A record field named like a context fact (credit penalty records have a ``decision_date`` field)
+    # would make that name ambiguous. The resource stays usable: only *reading* such a name is an error.
+    clash = frozenset(fields) & frozenset(ctx)
     if name == "EXISTS" and value is not None:
         raise ExpressionError("EXISTS 不接受 value，只用 where (EXISTS takes no value, only where)")
     if name in _VALUE_TYPES and name != "COUNT" and value is None:
@@ -169,11 +167,21 @@ def compile_aggregate(
         tree, type_, facts_read = build_tree(
             source, facts, expect=expect, max_length=max_length, max_depth=max_depth
         )
+        unambiguous(source, facts_read)
         read.update(dict.fromkeys(facts_read))
         python, _ = compile_python(
             tree, {f: facts[f] for f in facts_read}, params, ("record", "context"), source
         )
         return _Part(source, tree, type_, python)
+
+    def unambiguous(source: str, part_read: tuple[str, ...]) -> None:
+        ambiguous = sorted(clash.intersection(part_read))
+        if ambiguous:
+            raise ExpressionError(
+                f"名称 {', '.join(ambiguous)} 既是记录字段又是上下文事实，有歧义，不能在汇总中使用 "
+                f"(ambiguous: both a record field and a context fact)",
+                snippet=source,
+            )
 
     value_part = part(value, None) if value is not None else None
     if value_part is not None and value_part.type not in _VALUE_TYPES[name]:
