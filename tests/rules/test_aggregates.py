@@ -123,7 +123,10 @@ def test_a_resource_with_such_a_field_is_still_usable() -> None:
     ]
     assert aggregate.evaluate(records, CTX) == 1
     assert aggregate.facts_read == ("category",)
-    assert compile_aggregate("COUNT", fields, value=None, where=None, context=CONTEXT).evaluate(records, CTX) == 2
+    assert (
+        compile_aggregate("COUNT", fields, value=None, where=None, context=CONTEXT).evaluate(records, CTX)
+        == 2
+    )
 
 
 # -- Python target against DuckDB GROUP BY ----------------------------------------------------------------
