@@ -1,0 +1,25 @@
+"""Audit: an append-only, hash-chained record of every state change (等保2.0 audit records).
+
+``AuditLog.append`` writes an entry in the caller's transaction; ``AuditLog.verify`` walks the chain
+and names the first changed, deleted or inserted entry; ``miaopi audit verify`` does so from the CLI.
+"""
+
+from miaopi.audit.chain import (
+    AuditEntry,
+    AuditError,
+    AuditLog,
+    VerifyResult,
+    canonical_details,
+    compute_hash,
+)
+from miaopi.audit.models import GENESIS_HASH
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "VerifyResult",
+    "canonical_details",
+    "compute_hash",
+]
