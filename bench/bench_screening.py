@@ -245,8 +245,7 @@ def main() -> None:
     def with_pandas() -> list[tuple[int, float]]:
         result = pandas_run(frame, specs)
         return [
-            (int(result[f"ok{i}"].sum()), round(float(result[f"a{i}"].sum()), 2))
-            for i in range(len(specs))
+            (int(result[f"ok{i}"].sum()), round(float(result[f"a{i}"].sum()), 2)) for i in range(len(specs))
         ]
 
     t_pandas, by_pandas = timed(with_pandas, args.repeat)

@@ -12,10 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from miaopi import __version__
+from miaopi.audit.cli import audit_app
+from miaopi.auth import AuthError
 from miaopi.catalog.cli import catalog_app
 from miaopi.city.cli import city_app
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
+from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
 from miaopi.sharing.cli import sharing_app
 
 app = typer.Typer(
@@ -27,6 +30,7 @@ app = typer.Typer(
 app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True)
@@ -92,8 +96,91 @@ def serve(
     from miaopi.api import create_app
 
     deployment = _initialise(data_dir)
+    deployment.warm()
     console.print(f"秒批服务：http://{host}:{port}/api/v1/health  （数据库：{deployment.database.dialect}）")
     uvicorn.run(create_app(deployment), host=host, port=port, log_level="info")
+
+
+@app.command()
+def token(
+    subject: Annotated[str, typer.Option("--as", help="示范申请人：公民身份号码或统一社会信用代码")],
+    data_dir: DataDir = None,
+) -> None:
+    """（仅示范部署）为示范主体签发登录令牌；生产配置（MIAOPI_DEMO_MODE=0）下不可用。"""
+    settings = load_settings(data_dir)
+    if not settings.demo_mode:
+        errors.print("[red]错误：[/red]生产配置已关闭示范令牌（MIAOPI_DEMO_MODE=0）；请使用账号密码登录")
+        raise typer.Exit(2)
+    deployment = _open(data_dir)
+    try:
+        kind, identifier, _warning = parse_subject_id(subject)
+    except IdentifierError as error:
+        errors.print(f"[red]错误：[/red]{error.message}")
+        raise typer.Exit(2) from None
+    if kind is SubjectKind.PERSON:
+        verification = deployment.verifier.verify_person(identifier)
+        if not verification.passed:
+            errors.print(f"[red]实名核验未通过：[/red]{verification.reason}")
+            raise typer.Exit(1)
+    else:
+        representative = deployment.verifier.registry.legal_representative(identifier)
+        if representative is None:
+            errors.print("[red]错误：[/red]市场主体登记中没有该统一社会信用代码")
+            raise typer.Exit(1)
+    account = deployment.accounts.ensure_applicant(identifier, verified=True)
+    print(deployment.accounts.issue_token(account.id))
+
+
+@app.command()
+def officer(
+    username: Annotated[str, typer.Argument(help="工作人员用户名")],
+    department: Annotated[str, typer.Option(help="所属部门代码（见 miaopi sharing resources 的部门）")],
+    role: Annotated[str, typer.Option(help="reviewer（审核人员）或 supervisor（科室负责人）")] = "reviewer",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="登录密码")
+    ] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """新增部门工作人员账号。"""
+    deployment = _open(data_dir)
+    if department not in deployment.exchange.catalogue.departments:
+        errors.print(f"[red]错误：[/red]部门“{department}”未登记")
+        raise typer.Exit(2)
+    try:
+        deployment.accounts.add_officer(username, department, password, role)
+    except AuthError as error:
+        errors.print(f"[red]错误：[/red]{error.message}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]已创建[/green]：{username}（{department}，{role}）")
+
+
+@app.command()
+def replay(case_no: Annotated[str, typer.Argument(help="办件编号")], data_dir: DataDir = None) -> None:
+    """用存证和原版本重新判定一个办件，报告“一致”或差异。"""
+    from miaopi.approval import replay as replay_case
+
+    deployment = _open(data_dir)
+    try:
+        with deployment.database.session() as session:
+            result = replay_case(session, deployment.catalog, case_no)
+    except LookupError as error:
+        errors.print(f"[red]错误：[/red]{error}")
+        raise typer.Exit(2) from None
+    if result.identical:
+        console.print(f"identical — 办件 {case_no} 重放结果与原决定一致")
+        return
+    console.print(f"[red]different[/red] — 办件 {case_no} 重放结果与原决定不同：")
+    for difference in result.differences:
+        console.print(f"  - {difference}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _open(data_dir: Path | None) -> Deployment:
+    try:
+        return Deployment.open(load_settings(data_dir))
+    except DeploymentError as error:
+        errors.print(f"[red]错误：[/red]{error}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from miaopi import __version__
-from miaopi.api.errors import install_error_handlers
+from miaopi.api.applications import router as applications_router
+from miaopi.api.auth import router as auth_router
+from miaopi.api.errors import BodyLimit, install_error_handlers
 from miaopi.api.health import router as health_router
 from miaopi.api.sharing import router as sharing_router
 from miaopi.deployment import Deployment
@@ -25,6 +27,9 @@ def create_app(deployment: Deployment) -> FastAPI:
     )
     app.state.deployment = deployment
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health_router, prefix=API_PREFIX)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(applications_router, prefix=API_PREFIX)
     app.include_router(sharing_router, prefix=API_PREFIX)
     return app

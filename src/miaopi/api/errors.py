@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from miaopi.approval import ApprovalConflict, IntakeError, NotAllowed
 from miaopi.identity import IdentifierError
 from miaopi.sharing import AccessRefused
 
@@ -107,7 +109,76 @@ async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware refusing bodies over ``MAX_BODY_BYTES``: by their declared length before
+    reading, and while reading for chunked uploads — 413 with a clear message, nothing processed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            status_code=413,
+            content=error_body("body_too_large", f"请求体过大：最多 {self.limit // 1024 // 1024} MB"),
+        )
+        await response(scope, receive, send)
+
+
+async def _intake(_request: Request, error: IntakeError) -> JSONResponse:
+    return JSONResponse(
+        status_code=error.status,
+        content=error_body(
+            "invalid_input",
+            f"输入有误：{error.field}：{error.reason}",
+            [{"field": error.field, "reason": error.reason}],
+        ),
+    )
+
+
+async def _conflict(_request: Request, error: ApprovalConflict) -> JSONResponse:
+    return JSONResponse(status_code=409, content=error_body("idempotency_conflict", str(error)))
+
+
+async def _not_allowed(_request: Request, error: NotAllowed) -> JSONResponse:
+    return JSONResponse(status_code=403, content=error_body("forbidden", error.message))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(IntakeError, _intake)  # type: ignore[arg-type]
+    app.add_exception_handler(ApprovalConflict, _conflict)  # type: ignore[arg-type]
+    app.add_exception_handler(NotAllowed, _not_allowed)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(IdentifierError, _identifier)  # type: ignore[arg-type]

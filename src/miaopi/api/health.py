@@ -21,6 +21,9 @@ class Health(BaseModel):
     database: str
     database_ok: bool
     resources: int
+    items: int
+    policies: int
+    problems: list[str]
 
 
 @router.get("/health", response_model=Health, summary="服务健康状况")
@@ -32,9 +35,12 @@ def health(current: Annotated[Deployment, Depends(deployment)]) -> Health:
     except Exception:
         database_ok = False
     return Health(
-        status="ok" if database_ok else "degraded",
+        status="ok" if database_ok and not current.problems else "degraded",
         version=__version__,
         database=current.database.dialect,
         database_ok=database_ok,
         resources=len(current.exchange.catalogue.resources),
+        items=len(current.catalog.items),
+        policies=len(current.catalog.policies),
+        problems=list(current.problems),
     )

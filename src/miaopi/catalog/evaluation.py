@@ -112,11 +112,16 @@ class Plan:
     derived facts to compute in which order, and which base facts each rule depends on."""
 
     def __init__(
-        self, version: Version, registry: FactRegistry, extra: Mapping[str, Fact] | None = None
+        self,
+        version: Version,
+        registry: FactRegistry,
+        extra: Mapping[str, Fact] | None = None,
+        also: Sequence[str] = (),
     ) -> None:
+        """``also`` names facts to compute besides those the rules read (e.g. the credit gate)."""
         self.version = version
         extra = dict(extra or {})
-        roots = [name for rule in version.rules for name in rule.expression.facts_read]
+        roots = [name for rule in version.rules for name in rule.expression.facts_read] + list(also)
         if version.amount is not None:
             roots += list(version.amount.facts_read)
         self.facts = registry.closure(dict.fromkeys(roots), extra)

@@ -29,6 +29,8 @@ from miaopi.rules import (
 from miaopi.sharing import ResourceCatalogue
 
 DECISION_DATE = "decision_date"
+# What the platform reads about licences a subject holds (for materials satisfied by a licence).
+LICENCE_FIELDS = ("licence_type_name", "licence_number", "valid_from", "valid_to", "status")
 SUBJECT_PREFIXES = ("person", "enterprise")
 FIELD_TYPES = {
     "string": FactType.STRING,
@@ -73,11 +75,20 @@ class FactRegistry:
     """All declared facts of a catalogue, compiled and checked against the resource catalogue."""
 
     def __init__(
-        self, facts: Mapping[str, Fact], registries: Mapping[str, str], resources: ResourceCatalogue
+        self,
+        facts: Mapping[str, Fact],
+        registries: Mapping[str, str],
+        resources: ResourceCatalogue,
+        credit_gate: Mapping[str, str] | None = None,
+        licences: Mapping[str, str] | None = None,
     ) -> None:
         self.facts = dict(facts)
         self.registries = dict(registries)  # subject kind → its basic registry resource
         self.resources = resources
+        # subject kind → the boolean fact that bars automatic approval (serious dishonesty, 严重失信)
+        self.credit_gate = dict(credit_gate or {})
+        # subject kind → the resource listing the licences a subject holds (materials satisfied by a licence)
+        self.licences = dict(licences or {})
 
     def types(self, extra: Iterable[Fact] = ()) -> dict[str, FactType]:
         declared = {name: fact.type for name, fact in self.facts.items()}
@@ -189,7 +200,34 @@ def load_facts(
     for name in _cyclic(facts):
         problems.add(path, lines.get(name, 0), f"事实“{name}”的定义循环引用了自身")
         del facts[name]
-    return FactRegistry(facts, registries, resources)
+    credit_gate: dict[str, str] = {}
+    for kind, name in (document.get("credit_gate") or {}).items():
+        line = document["credit_gate"].line_of(kind)
+        fact = facts.get(str(name))
+        if (
+            kind not in SUBJECT_PREFIXES
+            or fact is None
+            or fact.type is not FactType.BOOLEAN
+            or fact.subject_kind != kind
+        ):
+            problems.add(
+                path, line, f"credit_gate 中“{kind}”应指向一个已声明的 {kind}.* 布尔事实，实际为“{name}”"
+            )
+            continue
+        credit_gate[kind] = fact.name
+    licences: dict[str, str] = {}
+    for kind, code in (document.get("licences") or {}).items():
+        line = document["licences"].line_of(kind)
+        resource = resources.resources.get(str(code))
+        if kind not in SUBJECT_PREFIXES or resource is None or resource.subject.value != kind:
+            problems.add(path, line, f"licences 中“{kind}”应指向主体为 {kind} 的证照资源，实际为“{code}”")
+            continue
+        absent = [name for name in LICENCE_FIELDS if resource.field(name) is None]
+        if absent:
+            problems.add(path, line, f"证照资源“{code}”缺少字段：{', '.join(absent)}")
+            continue
+        licences[kind] = resource.code
+    return FactRegistry(facts, registries, resources, credit_gate, licences)
 
 
 def _cyclic(facts: Mapping[str, Fact]) -> list[str]:

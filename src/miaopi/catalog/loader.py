@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from miaopi.catalog.facts import DECISION_DATE, FIELD_TYPES, Fact, FactKind, FactRegistry, load_facts
+from miaopi.catalog.facts import (
+    DECISION_DATE,
+    FIELD_TYPES,
+    LICENCE_FIELDS,
+    Fact,
+    FactKind,
+    FactRegistry,
+    load_facts,
+)
 from miaopi.catalog.model import (
     Case,
     FormField,
@@ -510,9 +518,18 @@ class _Loader:
         ]
         for file, department, purpose, versions, extra, screen in subjects:
             needed: dict[str, dict[str, None]] = {}
+            subject = (
+                catalog.items[purpose.removeprefix("item:")].subject if purpose.startswith("item:") else None
+            )
+            also = [catalog.facts.credit_gate[subject]] if subject in catalog.facts.credit_gate else []
             for version in versions:
-                for resource, fields in Plan(version, catalog.facts, extra).requests.items():
+                for resource, fields in Plan(version, catalog.facts, extra, also).requests.items():
                     needed.setdefault(resource, {}).update(dict.fromkeys(fields))
+            if subject is not None and subject in catalog.facts.licences:
+                item = catalog.items[purpose.removeprefix("item:")]
+                if any(material.source.value == "issued" for material in item.materials):
+                    resource = catalog.facts.licences[subject]
+                    needed.setdefault(resource, {}).update(dict.fromkeys(LICENCE_FIELDS))
             if screen is not None:
                 facts = catalog.facts.closure(screen.facts_read)
                 for resource, fields in catalog.facts.resource_requests(facts).items():

@@ -1,4 +1,6 @@
 """Imports every concept's table modules so the metadata is complete (for Alembic)."""
 
+import miaopi.approval.models
 import miaopi.audit.models
+import miaopi.auth.models
 import miaopi.sharing.models  # noqa: F401

@@ -1,0 +1,180 @@
+"""秒批 applications: submit, read one's own, ask for a human review; public progress; figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from miaopi.api.dependencies import deployment
+from miaopi.api.security import CurrentPrincipal
+from miaopi.approval import ApplicationIn, Decision, item_figures, public_progress
+from miaopi.approval.models import Application
+from miaopi.approval.pipeline import STATUS_LABELS, decision_of, may_see
+from miaopi.deployment import Deployment
+
+router = APIRouter(tags=["秒批"])
+CurrentDeployment = Annotated[Deployment, Depends(deployment)]
+
+
+class DecisionOut(BaseModel):
+    case_no: str
+    status: str
+    status_label: str
+    item_code: str
+    item_name: str
+    version_hash: str
+    reasons: list[dict[str, Any]]
+    explanation: list[dict[str, Any]]
+    materials: list[dict[str, Any]]
+    materials_waived: int
+    submitted_at: dt.datetime
+    promised_deadline: dt.date | None
+    statutory_deadline: dt.date | None
+    decision_ms: float
+    human_review: str = (
+        "如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{case_no}/human-review"
+    )
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionOut:
+        return cls(
+            case_no=decision.case_no,
+            status=decision.status,
+            status_label=STATUS_LABELS.get(decision.status, decision.status),
+            item_code=decision.item_code,
+            item_name=decision.item_name,
+            version_hash=decision.version_hash,
+            reasons=decision.reasons,
+            explanation=decision.explanation,
+            materials=decision.materials,
+            materials_waived=decision.materials_waived,
+            submitted_at=decision.submitted_at,
+            promised_deadline=decision.promised_deadline,
+            statutory_deadline=decision.statutory_deadline,
+            decision_ms=decision.decision_micros / 1000,
+            human_review=f"如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{decision.case_no}/human-review",
+        )
+
+
+@router.post(
+    "/applications",
+    response_model=DecisionOut,
+    status_code=201,
+    summary="提交申请：即时审批并给出说明",
+    responses={
+        200: {"description": "同一幂等键、同一内容的重复提交：返回原办件"},
+        409: {"description": "幂等键已用于内容不同的申请"},
+    },
+)
+def submit(
+    body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment, response: Response
+) -> DecisionOut:
+    decision = current.approval.submit(who, body)
+    if decision.replayed:
+        response.status_code = 200
+    return DecisionOut.of(decision)
+
+
+@router.get("/applications", response_model=list[DecisionOut], summary="我的办件（工作人员：本部门办件）")
+def list_cases(
+    who: CurrentPrincipal,
+    current: CurrentDeployment,
+    status: Annotated[str | None, Query(pattern="^(approved|rejected|review)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DecisionOut]:
+    query = select(Application).order_by(Application.submitted_at.desc()).limit(limit)
+    if who.kind == "applicant":
+        query = query.where(
+            (Application.applicant == who.subject_id) | (Application.acting_person == who.subject_id)
+        )
+    else:
+        query = query.where(Application.department == who.department)
+    if status is not None:
+        query = query.where(Application.status == status)
+    with current.database.session() as session:
+        return [DecisionOut.of(decision_of(case)) for case in session.scalars(query) if may_see(who, case)]
+
+
+@router.get("/applications/{case_no}", response_model=DecisionOut, summary="办件详情与决定说明")
+def read_case(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> DecisionOut:
+    try:
+        return DecisionOut.of(current.approval.case(who, case_no))
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.post(
+    "/applications/{case_no}/human-review",
+    response_model=DecisionOut,
+    summary="申请人工审核（拒绝纯自动决定）",
+)
+def human_review(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> DecisionOut:
+    if who.kind != "applicant":
+        raise HTTPException(403, "只有申请人可以申请人工审核")
+    try:
+        return DecisionOut.of(current.approval.request_human_review(who, case_no))
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+class StepOut(BaseModel):
+    step: str
+    label: str
+    at: dt.datetime
+
+
+class ProgressOut(BaseModel):
+    case_no: str
+    item_name: str
+    applicant: str
+    status: str
+    stage: str
+    submitted_at: dt.datetime
+    promised_deadline: dt.date | None
+    statutory_deadline: dt.date | None
+    steps: list[StepOut]
+
+
+@router.get(
+    "/progress/{case_no}", response_model=ProgressOut, tags=["阳光审批"], summary="办件进度（公开，无需登录）"
+)
+def progress(case_no: str, current: CurrentDeployment) -> ProgressOut:
+    with current.database.session() as session:
+        found = public_progress(session, case_no)
+    if found is None:
+        raise HTTPException(404, f"没有找到办件 {case_no}")
+    return ProgressOut(
+        case_no=found.case_no,
+        item_name=found.item_name,
+        applicant=found.applicant,
+        status=found.status,
+        stage=found.stage,
+        submitted_at=found.submitted_at,
+        promised_deadline=found.promised_deadline,
+        statutory_deadline=found.statutory_deadline,
+        steps=[StepOut(step=step.step, label=step.label, at=step.at) for step in found.steps],
+    )
+
+
+class ItemFiguresOut(BaseModel):
+    item_code: str
+    item_name: str
+    applications: int
+    approved_automatically: int
+    rejected_automatically: int
+    sent_to_review: int
+    automatic_approval_rate: float
+    median_decision_ms: float | None
+    statutory_limit: str
+    materials_waived: int
+    visits_saved: int
+
+
+@router.get("/stats", response_model=list[ItemFiguresOut], tags=["统计"], summary="各事项办件统计")
+def stats(current: CurrentDeployment) -> list[ItemFiguresOut]:
+    with current.database.session() as session:
+        return [ItemFiguresOut(**figures.__dict__) for figures in item_figures(session, current.catalog)]

@@ -1,0 +1,104 @@
+"""Tables owned by approval: each case (办件) with everything its decision rested on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from miaopi.store.base import Base
+
+
+class Application(Base):
+    __tablename__ = "approval_application"
+
+    case_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), index=True)
+    item_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    version_hash: Mapped[str] = mapped_column(String(80))
+    version_from: Mapped[dt.date] = mapped_column(Date)
+    applicant: Mapped[str] = mapped_column(String(32), index=True)
+    applicant_kind: Mapped[str] = mapped_column(String(16))
+    acting_person: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    submitted_by: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # approved | rejected | review (current)
+    automatic_status: Mapped[str] = mapped_column(String(16))  # what the pipeline answered, never changed
+    machine_outcome: Mapped[str] = mapped_column(String(16))  # what the rules alone said
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    materials_waived: Mapped[int] = mapped_column(Integer)
+    commitments: Mapped[list[str]] = mapped_column(JSON)
+    human_review_requested: Mapped[bool] = mapped_column(Boolean)  # at submission or afterwards
+    review_requested_on_submission: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decision_date: Mapped[dt.date] = mapped_column(Date)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    promised_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    statutory_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decision_micros: Mapped[int] = mapped_column(Integer)
+    timings: Mapped[dict[str, int]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),
+    )
+
+
+class CaseFact(Base):
+    """A fact's value as the decision saw it."""
+
+    __tablename__ = "approval_fact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    fact: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class CaseEvidence(Base):
+    """What was read from one shared resource for the case: source, time, content hash, and the records."""
+
+    __tablename__ = "approval_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    resource: Mapped[str] = mapped_column(String(128))
+    provider: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str] = mapped_column(String(80))
+    rows: Mapped[int] = mapped_column(Integer)
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class CaseRuleResult(Base):
+    __tablename__ = "approval_rule_result"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    rule_id: Mapped[str] = mapped_column(String(128))
+    result: Mapped[str] = mapped_column(String(16))  # pass | fail | unknown
+    on_fail: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+
+
+class CaseStep(Base):
+    """One step of a case's public progress (阳光审批)."""
+
+    __tablename__ = "approval_step"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(80))
