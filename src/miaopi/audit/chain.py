@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -239,6 +239,36 @@ class AuditLog:
             query = query.where(LOG.c.target == target)
         return [_entry(row) for row in session.execute(query)]
 
+    def _batches(self, session: Session, head_seq: int) -> Iterator[list[Row[Any] | int]]:
+        """Entries up to the head in sequence order, ``batch_size`` at a time (keyset pagination).
+
+        An entry whose stored values cannot be read back (e.g. a time rewritten as free text in
+        SQLite) comes as its bare sequence number instead of failing the whole walk.
+        """
+        last: int | None = None
+        while True:
+            bounds = [LOG.c.seq <= head_seq] + ([] if last is None else [LOG.c.seq > last])
+            batch: list[Row[Any] | int]
+            try:
+                batch = list(
+                    session.execute(select(LOG).where(*bounds).order_by(LOG.c.seq).limit(self.batch_size))
+                )
+            except (TypeError, ValueError):
+                numbers = session.execute(
+                    select(LOG.c.seq).where(*bounds).order_by(LOG.c.seq).limit(self.batch_size)
+                ).scalars()
+                batch = []
+                for seq in numbers:
+                    try:
+                        batch.append(session.execute(select(LOG).where(LOG.c.seq == seq)).one())
+                    except (TypeError, ValueError):
+                        batch.append(int(seq))
+            if not batch:
+                return
+            yield batch
+            tail = batch[-1]
+            last = tail if isinstance(tail, int) else int(tail.seq)
+
     def verify(self, session: Session, *, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         """Walk the chain in sequence order, in batches, and report the first break.
 
@@ -252,17 +282,9 @@ class AuditLog:
         head_seq, head_hash = head
         checked = 0
         last_seq, last_hash = 0, GENESIS_HASH
-        first = True
-        while True:
-            query = select(LOG).where(LOG.c.seq <= head_seq).order_by(LOG.c.seq).limit(self.batch_size)
-            if not first:
-                query = query.where(LOG.c.seq > last_seq)
-            first = False
-            rows = session.execute(query).all()
-            if not rows:
-                break
-            for row in rows:
-                seq = int(row.seq)
+        for batch in self._batches(session, head_seq):
+            for row in batch:
+                seq = row if isinstance(row, int) else int(row.seq)
                 expected = last_seq + 1
                 if seq < expected:
                     return VerifyResult(
@@ -273,7 +295,15 @@ class AuditLog:
                     )
                 if seq > expected:
                     return VerifyResult(False, checked, expected, f"缺少第 {expected} 条记录（记录被删除）")
-                if _row_hash(row) != row.entry_hash:
+                if isinstance(row, int):
+                    return VerifyResult(
+                        False, checked, seq, f"第 {seq} 条记录的内容无法读取（字段格式被改动，记录被修改）"
+                    )
+                try:
+                    intact = _row_hash(row) == row.entry_hash
+                except (TypeError, ValueError, AttributeError):
+                    intact = False
+                if not intact:
                     return VerifyResult(
                         False, checked, seq, f"第 {seq} 条记录的哈希值与内容不符（记录被修改）"
                     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
@@ -16,13 +16,19 @@ from miaopi.audit.chain import AuditLog
 from miaopi.config import load_settings
 from miaopi.store import Database
 
-audit_app = typer.Typer(help="审计日志：防篡改的哈希链。", no_args_is_help=True)
+audit_app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 errors = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="MIAOPI_DATA_DIR", help="数据目录，默认 ./data")
 ]
+
+
+@audit_app.callback()
+def audit() -> None:
+    """审计日志：防篡改的哈希链。"""
+    # A callback keeps ``verify`` a sub-command when this is the app's only command.
 
 
 def _open(data_dir: Path | None) -> Database:
@@ -60,7 +66,12 @@ def verify(data_dir: DataDir = None) -> None:
             result = log.verify(
                 session, progress=lambda done, total: progress.update(task, completed=done, total=total)
             )
-            broken = None if result.first_broken is None else log.entry(session, result.first_broken)
+            broken = None
+            if result.first_broken is not None:
+                try:
+                    broken = log.entry(session, result.first_broken)
+                except (TypeError, ValueError):  # a field too damaged to read back
+                    broken = None
     finally:
         database.dispose()
     if result.ok:
@@ -69,7 +80,7 @@ def verify(data_dir: DataDir = None) -> None:
     errors.print(f"[red]审计链已损坏[/red]：{result.reason}")
     errors.print(f"此前 {result.checked} 条记录完好。")
     if broken is not None:
-        table = Table("字段", "值", title=f"第 {broken.seq} 条记录（如库中所存）")
+        table = Table("字段", Column("值", overflow="fold"), title=f"第 {broken.seq} 条记录（如库中所存）")
         table.add_row("时间（UTC）", broken.recorded_at.isoformat())
         table.add_row("操作者", broken.actor)
         table.add_row("事件", broken.action)
