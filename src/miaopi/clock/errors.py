@@ -28,7 +28,7 @@ class CalendarUnknownYear(ValueError):
             else "且未加载日历覆盖文件"
         )
         fix_file = (
-            f"日历覆盖文件 {override_path}"
+            f"日历覆盖文件 {override_path} "
             if override_path is not None
             else "日历覆盖文件（如 calendar.yaml）"
         )
