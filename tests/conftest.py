@@ -89,32 +89,34 @@ def postgres_server_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _sqlite_database(tmp_path: Path) -> Database:
-    return Database(f"sqlite:///{tmp_path / 'miaopi.db'}")
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty case store on each backend."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a migrated, empty case store on each backend (PostgreSQL: a schema of its own)."""
     if request.param == "sqlite":
-        db = _sqlite_database(tmp_path)
-        db.migrate()
-        yield db
-        db.dispose()
+        url = f"sqlite:///{tmp_path / 'miaopi.db'}"
+        Database(url).migrate()
+        yield url
         return
     from sqlalchemy import text
 
-    url = request.getfixturevalue("postgres_server_url")
+    server = request.getfixturevalue("postgres_server_url")
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    setup = Database(url)
+    setup = Database(server)
     with setup.engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     setup.dispose()
-    db = Database(url, search_path=schema)
-    db.migrate()
-    yield db
-    db.dispose()
-    cleanup = Database(url)
+    url = f"{server}?options=-csearch_path%3D{schema}"
+    Database(url).migrate()
+    yield url
+    cleanup = Database(server)
     with cleanup.engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     cleanup.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated, empty case store on each backend."""
+    db = Database(database_url)
+    yield db
+    db.dispose()

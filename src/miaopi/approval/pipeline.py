@@ -273,7 +273,8 @@ class ApprovalService:
         path = self.uploads / digest[:2] / digest
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
+            # A private temporary name: concurrent uploads of the same content must not collide.
+            temporary = path.with_name(f"{digest}.{secrets.token_hex(6)}.part")
             temporary.write_bytes(content)
             temporary.replace(path)
         return f"uploads/{digest[:2]}/{digest}"
