@@ -18,6 +18,7 @@ from miaopi.catalog.cli import catalog_app
 from miaopi.city.cli import city_app
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
+from miaopi.deployment.command import open_for_command
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
 from miaopi.sharing.cli import sharing_app
 
@@ -32,8 +33,8 @@ app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,
@@ -88,17 +89,29 @@ def init(data_dir: DataDir = None) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="监听端口", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="工作进程数（多核时可设为核数）", min=1, max=64)] = 1,
     data_dir: DataDir = None,
 ) -> None:
     """启动服务：空数据目录会先自动初始化为内置部署。"""
+    import os
+
     import uvicorn
 
     from miaopi.api import create_app
 
     deployment = _initialise(data_dir)
-    deployment.warm()
     console.print(f"秒批服务：http://{host}:{port}/api/v1/health  （数据库：{deployment.database.dialect}）")
-    uvicorn.run(create_app(deployment), host=host, port=port, log_level="info")
+    if workers == 1:
+        deployment.warm()
+        uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
+        return
+    # Each worker process opens the same deployment itself.
+    os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
+    os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
+    deployment.close()
+    uvicorn.run(
+        "miaopi.api.asgi:build", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
 
 
 @app.command()
@@ -111,7 +124,7 @@ def token(
     if not settings.demo_mode:
         errors.print("[red]错误：[/red]生产配置已关闭示范令牌（MIAOPI_DEMO_MODE=0）；请使用账号密码登录")
         raise typer.Exit(2)
-    deployment = _open(data_dir)
+    deployment = open_for_command(data_dir)
     try:
         kind, identifier, _warning = parse_subject_id(subject)
     except IdentifierError as error:
@@ -142,7 +155,7 @@ def officer(
     data_dir: DataDir = None,
 ) -> None:
     """新增部门工作人员账号。"""
-    deployment = _open(data_dir)
+    deployment = open_for_command(data_dir)
     if department not in deployment.exchange.catalogue.departments:
         errors.print(f"[red]错误：[/red]部门“{department}”未登记")
         raise typer.Exit(2)
@@ -159,7 +172,7 @@ def replay(case_no: Annotated[str, typer.Argument(help="办件编号")], data_di
     """用存证和原版本重新判定一个办件，报告“一致”或差异。"""
     from miaopi.approval import replay as replay_case
 
-    deployment = _open(data_dir)
+    deployment = open_for_command(data_dir)
     try:
         with deployment.database.session() as session:
             result = replay_case(session, deployment.catalog, case_no)
@@ -173,14 +186,6 @@ def replay(case_no: Annotated[str, typer.Argument(help="办件编号")], data_di
     for difference in result.differences:
         console.print(f"  - {difference}", highlight=False)
     raise typer.Exit(1)
-
-
-def _open(data_dir: Path | None) -> Deployment:
-    try:
-        return Deployment.open(load_settings(data_dir))
-    except DeploymentError as error:
-        errors.print(f"[red]错误：[/red]{error}")
-        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,11 @@ from miaopi.sharing import SharingExchange, SubjectFacts
 from miaopi.store import Database
 
 CHINA = ZoneInfo("Asia/Shanghai")
+APPLICATION_TABLE = cast(Table, Application.__table__)
+CASEFACT_TABLE = cast(Table, CaseFact.__table__)
+CASEEVIDENCE_TABLE = cast(Table, CaseEvidence.__table__)
+CASERULERESULT_TABLE = cast(Table, CaseRuleResult.__table__)
+CASESTEP_TABLE = cast(Table, CaseStep.__table__)
 
 REASON_LABELS = {
     "unknown_fact": "缺少数据，无法自动判断",
@@ -124,9 +129,8 @@ class ApprovalService:
         started = time.perf_counter_ns()
         marks: dict[str, int] = {}
         self._authorise(principal, application)
-        existing = self._existing(application)
-        if existing is not None:
-            return existing
+        # A repeated idempotency key is found by the unique constraint when the case is stored (see
+        # below), not by a query before every submission: repeats are rare, queries are not free.
         item = self.catalog.items.get(application.item_code)
         if item is None:
             raise IntakeError("item_code", f"事项目录中没有编码为“{application.item_code}”的事项")
@@ -293,77 +297,91 @@ class ApprovalService:
         today: dt.date,
         decided_at: dt.datetime,
     ) -> None:
+        # Core inserts, one statement per table: the ORM's unit of work costs more than the decision.
         case_no = decision.case_no
-        session.add(
-            Application(
-                case_no=case_no,
-                item_code=item.code,
-                item_name=item.name,
-                department=item.department,
-                version_hash=version.content_hash,
-                version_from=version.effective_from,
-                applicant=application.applicant.id,
-                applicant_kind=item.subject,
-                acting_person=application.applicant.acting_person,
-                submitted_by=principal.actor,
-                idempotency_key=application.idempotency_key,
-                request_hash=application.request_hash(),
-                status=decision.status,
-                automatic_status=decision.status,
-                machine_outcome=evaluation.item_outcome(item).value,
-                reasons=decision.reasons,
-                explanation=decision.explanation,
-                form=_jsonable(form),
-                materials=decision.materials,
-                materials_waived=decision.materials_waived,
-                commitments=list(application.commitments),
-                human_review_requested=application.request_human_review,
-                review_requested_on_submission=application.request_human_review,
-                submitted_at=decision.submitted_at,
-                decision_date=today,
-                decided_at=decided_at if decision.status != "review" else None,
-                promised_deadline=decision.promised_deadline,
-                statutory_deadline=decision.statutory_deadline,
-                decision_micros=decision.decision_micros,
-                timings=decision.timings,
-            )
+        session.execute(
+            insert(APPLICATION_TABLE),
+            [
+                {
+                    "case_no": case_no,
+                    "item_code": item.code,
+                    "item_name": item.name,
+                    "department": item.department,
+                    "version_hash": version.content_hash,
+                    "version_from": version.effective_from,
+                    "applicant": application.applicant.id,
+                    "applicant_kind": item.subject,
+                    "acting_person": application.applicant.acting_person,
+                    "submitted_by": principal.actor,
+                    "idempotency_key": application.idempotency_key,
+                    "request_hash": application.request_hash(),
+                    "status": decision.status,
+                    "automatic_status": decision.status,
+                    "machine_outcome": evaluation.item_outcome(item).value,
+                    "reasons": decision.reasons,
+                    "explanation": decision.explanation,
+                    "form": _jsonable(form),
+                    "materials": decision.materials,
+                    "materials_waived": decision.materials_waived,
+                    "commitments": list(application.commitments),
+                    "human_review_requested": application.request_human_review,
+                    "review_requested_on_submission": application.request_human_review,
+                    "submitted_at": decision.submitted_at,
+                    "decision_date": today,
+                    "decided_at": decided_at if decision.status != "review" else None,
+                    "promised_deadline": decision.promised_deadline,
+                    "statutory_deadline": decision.statutory_deadline,
+                    "decision_micros": decision.decision_micros,
+                    "timings": decision.timings,
+                }
+            ],
         )
-        session.flush()
         kinds = {fact.name: fact.kind for fact in self.plan_for(item, version).facts}
-        session.add_all(
-            CaseFact(
-                case_no=case_no,
-                fact=name,
-                kind=kinds.get(name, FactKind.CONTEXT).value,
-                value=_jsonable(value),
-            )
-            for name, value in evaluation.values.items()
+        session.execute(
+            insert(CASEFACT_TABLE),
+            [
+                {
+                    "case_no": case_no,
+                    "fact": name,
+                    "kind": kinds.get(name, FactKind.CONTEXT).value,
+                    "value": _jsonable(value),
+                }
+                for name, value in evaluation.values.items()
+            ],
         )
-        session.add_all(
-            CaseEvidence(
-                case_no=case_no,
-                resource=read.resource,
-                provider=read.evidence.provider,
-                source=read.evidence.source,
-                read_at=read.evidence.read_at,
-                content_hash=read.evidence.content_hash,
-                rows=read.evidence.rows,
-                records=_jsonable(read.records),
+        if shared.reads:
+            session.execute(
+                insert(CASEEVIDENCE_TABLE),
+                [
+                    {
+                        "case_no": case_no,
+                        "resource": read.resource,
+                        "provider": read.evidence.provider,
+                        "source": read.evidence.source,
+                        "read_at": read.evidence.read_at,
+                        "content_hash": read.evidence.content_hash,
+                        "rows": read.evidence.rows,
+                        "records": _jsonable(read.records),
+                    }
+                    for read in shared.reads.values()
+                ],
             )
-            for read in shared.reads.values()
-        )
-        session.add_all(
-            CaseRuleResult(
-                case_no=case_no,
-                position=position,
-                rule_id=result.rule.id,
-                result=result.outcome.value,
-                on_fail=result.rule.on_fail.value,
-                message=result.message,
-                legal_basis=str(result.rule.legal_basis),
+        if evaluation.results:
+            session.execute(
+                insert(CASERULERESULT_TABLE),
+                [
+                    {
+                        "case_no": case_no,
+                        "position": position,
+                        "rule_id": result.rule.id,
+                        "result": result.outcome.value,
+                        "on_fail": result.rule.on_fail.value,
+                        "message": result.message,
+                        "legal_basis": str(result.rule.legal_basis),
+                    }
+                    for position, result in enumerate(evaluation.results)
+                ],
             )
-            for position, result in enumerate(evaluation.results)
-        )
         steps = [
             ("submitted", decision.submitted_at, principal.actor),
             ("accepted", decision.submitted_at, "system"),
@@ -371,9 +389,12 @@ class ApprovalService:
         if application.request_human_review:
             steps.append(("review_requested", decided_at, principal.actor))
         steps.append(("decided" if decision.status != "review" else "review", decided_at, "system"))
-        session.add_all(
-            CaseStep(case_no=case_no, step=step, label=STEP_LABELS[step], at=at, actor=actor)
-            for step, at, actor in steps
+        session.execute(
+            insert(CASESTEP_TABLE),
+            [
+                {"case_no": case_no, "step": step, "label": STEP_LABELS[step], "at": at, "actor": actor}
+                for step, at, actor in steps
+            ],
         )
         self.exchange.access_log.flush(session, case_no)
         self.audit.append(

@@ -13,8 +13,8 @@ from miaopi.config import load_settings
 from miaopi.sharing import CatalogueError, ResourceCatalogue
 
 catalog_app = typer.Typer(help="事项目录：静态检查与规则用例测试。", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 CatalogDir = Annotated[Path | None, typer.Argument(help="事项目录文件夹（默认：内置示范目录）")]
 ResourcesFile = Annotated[

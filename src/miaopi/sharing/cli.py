@@ -9,27 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from miaopi.config import load_settings
-from miaopi.deployment import Deployment, DeploymentError
+from miaopi.deployment.command import open_for_command
 
 sharing_app = typer.Typer(help="数据共享：信息资源目录与调用记录。", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="MIAOPI_DATA_DIR", help="数据目录")]
-
-
-def _open(data_dir: Path | None) -> Deployment:
-    try:
-        return Deployment.open(load_settings(data_dir))
-    except DeploymentError as error:
-        Console(stderr=True).print(f"[red]错误：[/red]{error}")
-        raise typer.Exit(2) from None
 
 
 @sharing_app.command("resources")
 def list_resources(data_dir: DataDir = None) -> None:
     """列出信息资源目录。"""
-    deployment = _open(data_dir)
+    deployment = open_for_command(data_dir)
     catalogue = deployment.exchange.catalogue
     table = Table("资源代码", "名称", "提供部门", "共享类型", "更新周期", "主体", "字段数")
     for resource in catalogue.resources.values():
@@ -48,7 +39,7 @@ def list_resources(data_dir: DataDir = None) -> None:
 @sharing_app.command("access-log")
 def access_log(data_dir: DataDir = None) -> None:
     """按资源、按部门统计共享数据调用次数。"""
-    deployment = _open(data_dir)
+    deployment = open_for_command(data_dir)
     with deployment.database.session() as session:
         counts = deployment.exchange.access_log.counts(session)
     for title, values in (("资源", counts.by_resource), ("部门", counts.by_department)):

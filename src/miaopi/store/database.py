@@ -35,7 +35,10 @@ class Database:
         if search_path is not None:
             # Separate schemas keep concurrent users of one PostgreSQL database (tests, tenants) apart.
             connect_args["options"] = f"-csearch_path={search_path}"
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        # hide_parameters: SQL errors and logs never carry the values (ID numbers, names) bound to a statement.
+        self.engine: Engine = create_engine(
+            url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+        )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -1,0 +1,281 @@
+"""秒批 at load: decision latency in process, and decided-and-stored applications per second over HTTP.
+
+* in process: ``ApprovalService.submit`` for the ride-hailing driver licence (11 rules over 7 shared
+  resources, credit gate, materials) on a district-scale city — p50/p99 of the decision alone and of
+  decision + durable storage (one transaction: case, facts, evidence, rule results, steps, access
+  log, audit entry);
+* over HTTP: ``miaopi serve --workers 2`` against SQLite (WAL) and against PostgreSQL, driven by a
+  separate load process keeping C connections busy with new applications for D seconds; throughput
+  and p99. Baseline in the same run: the same server answering ``GET /api/v1/health`` (a trivial
+  endpoint: the ceiling of the HTTP stack on this machine).
+
+    .venv/bin/python bench/bench_approval.py [--city DIR] [--seconds 15] [--connections 32] [--skip-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from miaopi.approval import ApplicationIn
+from miaopi.auth import Principal
+from miaopi.catalog import DEMO_CATALOG
+from miaopi.city import generate_city
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment
+from miaopi.store import Database
+
+ITEM = "440300-JT-0001"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def prepare(city: Path, database_url: str | None) -> Path:
+    data_dir = Path(tempfile.mkdtemp(prefix="miaopi-bench-approval-"))
+    (data_dir / "city").symlink_to(city.resolve())
+    shutil.copytree(DEMO_CATALOG, data_dir / "catalog")
+    settings = load_settings(data_dir, database_url)
+    Database(settings.database_url).migrate()
+    (data_dir / "miaopi.json").write_text(
+        json.dumps({"version": "bench", "city_scale": "district"}), encoding="utf-8"
+    )
+    return data_dir
+
+
+def subjects(city: Path, count: int) -> list[str]:
+    rows = duckdb.sql(
+        f"SELECT id_number FROM read_parquet('{city}/traffic_police/traffic.driving_licence.parquet') USING SAMPLE {count * 2} ROWS"
+    ).fetchall()
+    chosen = [row[0] for row in rows]
+    random.Random(7).shuffle(chosen)
+    return chosen[:count]
+
+
+def form_fields(deployment: Deployment) -> dict[str, object]:
+    item = deployment.catalog.items[ITEM]
+    values: dict[str, object] = {}
+    for field in item.form:
+        name = field.fact.name.removeprefix("form.")
+        values[name] = (
+            True if field.fact.type.value == "boolean" else (field.choices[0] if field.choices else "示例")
+        )
+    return values
+
+
+def in_process(data_dir: Path, people: list[str]) -> None:
+    deployment = Deployment.open(load_settings(data_dir))
+    deployment.warm()
+    form = form_fields(deployment)
+    decide_only: list[float] = []
+    total: list[float] = []
+    outcomes: dict[str, int] = {}
+    for index, person in enumerate(people):
+        principal = Principal(
+            account_id=0, kind="applicant", login=person, role="applicant", subject_id=person
+        )
+        application = ApplicationIn.model_validate(
+            {
+                "item_code": ITEM,
+                "applicant": {"id": person},
+                "form": form,
+                "idempotency_key": f"bench-{index}",
+            }
+        )
+        began = time.perf_counter_ns()
+        decision = deployment.approval.submit(principal, application)
+        total.append((time.perf_counter_ns() - began) / 1000)
+        decide_only.append(float(sum(decision.timings.values())))
+        outcomes[decision.status] = outcomes.get(decision.status, 0) + 1
+    print(f"in process, {len(people):,} applications for {deployment.catalog.items[ITEM].name} ({outcomes})")
+    print(
+        f"  decision (resolve → gather 7 resources → materials → 11 rules)  p50 {statistics.median(decide_only):7.0f} µs   p99 {percentile(decide_only, 0.99):7.0f} µs"
+    )
+    print(
+        f"  decision + durable storage ({deployment.database.dialect:10})          p50 {statistics.median(total):7.0f} µs   p99 {percentile(total, 0.99):7.0f} µs"
+    )
+    deployment.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def load(
+    port: int, requests: list[tuple[str, bytes]], seconds: float, connections: int
+) -> tuple[int, list[float], dict[int, int]]:
+    """Keep ``connections`` keep-alive connections busy; each sends the next prepared request."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(requests)
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    head, payload = next(queue)
+                except StopIteration:
+                    return
+                began = time.perf_counter()
+                writer.write(head + payload)
+                await writer.drain()
+                status_line = await reader.readline()
+                length = 0
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                latencies.append((time.perf_counter() - began) * 1000)
+                status = int(status_line.split()[1])
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.monotonic() - started
+    return int(len(latencies) / elapsed), latencies, statuses
+
+
+def http_requests(
+    people: list[str], tokens: dict[str, str], form: dict[str, object], count: int, path: str
+) -> list[tuple[str, bytes]]:
+    prepared = []
+    for index in range(count):
+        person = people[index % len(people)]
+        if path == "/api/v1/health":
+            head = f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+            prepared.append((head, b""))
+            continue
+        payload = json.dumps(
+            {
+                "item_code": ITEM,
+                "applicant": {"id": person},
+                "form": form,
+                "idempotency_key": f"http-{index}-{time.time_ns()}",
+            },
+            ensure_ascii=False,
+        ).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {tokens[person]}\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        prepared.append((head, payload))
+    return prepared
+
+
+def over_http(
+    label: str, data_dir: Path, database_url: str | None, people: list[str], seconds: float, connections: int
+) -> None:
+    settings = load_settings(data_dir, database_url)
+    deployment = Deployment.open(settings)
+    tokens = {
+        person: deployment.accounts.issue_token(
+            deployment.accounts.ensure_applicant(person, verified=True).id
+        )
+        for person in people
+    }
+    form = form_fields(deployment)
+    deployment.close()
+    port = free_port()
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    if database_url:
+        env["MIAOPI_DATABASE_URL"] = database_url
+    server = subprocess.Popen(
+        [sys.executable, "-m", "miaopi", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.3)
+        time.sleep(3)  # both workers warm
+        ceiling, ceiling_latencies, _ = asyncio.run(
+            load(port, http_requests(people, tokens, form, 400_000, "/api/v1/health"), seconds, connections)
+        )
+        rate, latencies, statuses = asyncio.run(
+            load(
+                port,
+                http_requests(people, tokens, form, 200_000, "/api/v1/applications"),
+                seconds,
+                connections,
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"over HTTP, {label}: 2 workers, {connections} connections, {seconds:.0f} s (load generator on the same 2 cores)"
+    )
+    print(
+        f"  GET /health (HTTP stack ceiling)         {ceiling:6,d} req/s   p99 {percentile(ceiling_latencies, 0.99):6.1f} ms"
+    )
+    print(
+        f"  POST /applications, decided and stored   {rate:6,d} /s      p50 {statistics.median(latencies):6.1f} ms   p99 {percentile(latencies, 0.99):6.1f} ms   statuses {statuses}"
+    )
+    print(f"  ratio to the ceiling: {rate / max(ceiling, 1):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--city", type=Path, help="an existing district city (else one is generated)")
+    parser.add_argument("--applications", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    city = args.city or Path(tempfile.mkdtemp(prefix="miaopi-bench-")) / "district"
+    if not (city / "resources.yaml").exists():
+        print(f"generating a district city in {city} …", file=sys.stderr)
+        generate_city(city, scale="district")
+    people = subjects(city, args.applications)
+    in_process(prepare(city, None), people)
+    over_http("SQLite (WAL)", prepare(city, None), None, people[:500], args.seconds, args.connections)
+    if not args.skip_postgres:
+        schema = f"bench_{os.getpid()}"
+        admin = Database(POSTGRES)
+        with admin.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        try:
+            over_http("PostgreSQL", prepare(city, url), url, people[:500], args.seconds, args.connections)
+        finally:
+            with admin.engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+if __name__ == "__main__":
+    main()
