@@ -102,3 +102,65 @@ def test_init_is_idempotent_and_refuses_a_foreign_directory(tmp_path: Path) -> N
     assert "不为空" in refused.stderr and "Traceback" not in refused.stderr
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "私人文件"
     assert sorted(path.name for path in foreign.iterdir()) == ["notes.txt"]
+
+
+def _elderly_shenzhen_resident(data_dir: Path) -> str:
+    import duckdb
+
+    person = data_dir / "city" / "public_security" / "population.person.parquet"
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT id_number FROM read_parquet('{person}') WHERE hukou_city = '440300' AND death_date IS NULL "
+            "AND birth_date < DATE '1950-01-01' ORDER BY id_number LIMIT 1"
+        )
+        .fetchall()
+    )
+    assert rows
+    return str(rows[0][0])
+
+
+def test_demo_token_and_an_instant_decision_over_http(served: tuple[str, Path, str]) -> None:
+    base, data_dir, _ = served
+    person = _elderly_shenzhen_resident(data_dir)
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    issued = run("token", "--as", person, env=env)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    application = {
+        "item_code": "440306-MZ-0001",
+        "applicant": {"id": person},
+        "form": {"bank_account": "6222020200000000000"},
+        "materials": [],
+        "commitments": ["深圳市高龄老人津贴申请（变更）表", "银行存折或银行卡"],
+        "idempotency_key": "demo-1",
+    }
+    response = httpx.post(
+        f"{base}/api/v1/applications", json=application, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    decision = response.json()
+    assert decision["status"] in ("approved", "review")
+    assert decision["explanation"] and all(rule["legal_basis"] for rule in decision["explanation"])
+    progress = httpx.get(f"{base}/api/v1/progress/{decision['case_no']}").json()
+    assert person not in json.dumps(progress)
+    replayed = run("replay", decision["case_no"], env=env)
+    assert replayed.returncode == 0 and "identical" in replayed.stdout
+    audit = run("audit", "verify", env=env)
+    assert audit.returncode == 0 and "审计链完整" in audit.stdout
+
+
+def test_demo_tokens_are_refused_in_production_configuration(served: tuple[str, Path, str]) -> None:
+    _, data_dir, _ = served
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir), "MIAOPI_DEMO_MODE": "0"}
+    refused = run("token", "--as", _elderly_shenzhen_resident(data_dir), env=env)
+    assert refused.returncode == 2 and "生产配置" in refused.stderr
+
+
+def test_token_for_an_invalid_or_unknown_subject_is_refused(served: tuple[str, Path, str]) -> None:
+    _, data_dir, _ = served
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    invalid = run("token", "--as", "110105194912310021", env=env)
+    assert invalid.returncode == 2 and "校验码" in invalid.stderr
+    unknown = run("token", "--as", "11010519491231002X", env=env)
+    assert unknown.returncode == 1 and "人口库中没有" in unknown.stderr
