@@ -188,7 +188,13 @@ def http_requests(
 
 
 def over_http(
-    label: str, data_dir: Path, database_url: str | None, people: list[str], seconds: float, connections: int
+    label: str,
+    data_dir: Path,
+    database_url: str | None,
+    people: list[str],
+    seconds: float,
+    connections: int,
+    workers: int,
 ) -> None:
     settings = load_settings(data_dir, database_url)
     deployment = Deployment.open(settings)
@@ -205,7 +211,7 @@ def over_http(
     if database_url:
         env["MIAOPI_DATABASE_URL"] = database_url
     server = subprocess.Popen(
-        [sys.executable, "-m", "miaopi", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "miaopi", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -236,7 +242,7 @@ def over_http(
         server.terminate()
         server.wait(timeout=30)
     print(
-        f"over HTTP, {label}: 2 workers, {connections} connections, {seconds:.0f} s (load generator on the same 2 cores)"
+        f"over HTTP, {label}: {workers} worker(s), {connections} connections, {seconds:.0f} s (load generator on the same 2 cores)"
     )
     print(
         f"  GET /health (HTTP stack ceiling)         {ceiling:6,d} req/s   p99 {percentile(ceiling_latencies, 0.99):6.1f} ms"
@@ -263,7 +269,10 @@ def main() -> None:
         generate_city(city, scale="district")
     people = subjects(city, args.applications)
     in_process(prepare(city, None), people)
-    over_http("SQLite (WAL)", prepare(city, None), None, people[:500], args.seconds, args.connections)
+    for workers in (1, 2):
+        over_http(
+            "SQLite (WAL)", prepare(city, None), None, people[:500], args.seconds, args.connections, workers
+        )
     if not args.skip_postgres:
         schema = f"bench_{os.getpid()}"
         admin = Database(POSTGRES)
@@ -271,7 +280,16 @@ def main() -> None:
             connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
         url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
         try:
-            over_http("PostgreSQL", prepare(city, url), url, people[:500], args.seconds, args.connections)
+            for workers in (1, 2):
+                over_http(
+                    "PostgreSQL",
+                    prepare(city, url),
+                    url,
+                    people[:500],
+                    args.seconds,
+                    args.connections,
+                    workers,
+                )
         finally:
             with admin.engine.begin() as connection:
                 connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from miaopi.approval import replay
-from miaopi.approval.models import Application, CaseEvidence, CaseFact, CaseRuleResult
+from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
 from miaopi.audit import AuditLog
 from miaopi.sharing.models import AccessLogEntry
 from tests.approval.conftest import World
@@ -66,11 +66,10 @@ def test_approved_instantly_with_explanation_evidence_and_audit(world: World) ->
     with world.deployment.database.session() as session:
         case = session.get(Application, case_no)
         assert case is not None and case.version_hash.startswith("sha256:")
-        facts = {
-            row.fact: row.value
-            for row in session.scalars(select(CaseFact).where(CaseFact.case_no == case_no))
-        }
-        assert facts["person.birth_date"] == "1949-01-01" and facts["person.serious_dishonesty"] is False
+        facts = case.facts
+        assert facts["person.birth_date"] == {"kind": "binding", "value": "1949-01-01"}
+        assert facts["person.serious_dishonesty"] == {"kind": "aggregate", "value": False}
+        assert facts["person.age"] == {"kind": "derived", "value": 77}
         evidence = session.scalars(select(CaseEvidence).where(CaseEvidence.case_no == case_no)).all()
         assert {row.resource for row in evidence} == {
             "population.person",

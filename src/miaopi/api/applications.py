@@ -70,10 +70,10 @@ class DecisionOut(BaseModel):
         409: {"description": "幂等键已用于内容不同的申请"},
     },
 )
-def submit(
+async def submit(
     body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment, response: Response
 ) -> DecisionOut:
-    decision = current.approval.submit(who, body)
+    decision = await current.approval.submit_async(who, body)
     if decision.replayed:
         response.status_code = 200
     return DecisionOut.of(decision)

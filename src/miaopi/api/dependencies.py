@@ -7,6 +7,6 @@ from fastapi import Request
 from miaopi.deployment import Deployment
 
 
-def deployment(request: Request) -> Deployment:
+async def deployment(request: Request) -> Deployment:
     found: Deployment = request.app.state.deployment
     return found

@@ -31,6 +31,8 @@ class Application(Base):
     machine_outcome: Mapped[str] = mapped_column(String(16))  # what the rules alone said
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Every fact the decision computed: {name: {"kind": binding|aggregate|derived|form|context, "value": …}}
+    facts: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON)
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     materials_waived: Mapped[int] = mapped_column(Integer)
@@ -48,18 +50,6 @@ class Application(Base):
     __table_args__ = (
         UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),
     )
-
-
-class CaseFact(Base):
-    """A fact's value as the decision saw it."""
-
-    __tablename__ = "approval_fact"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
-    fact: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class CaseEvidence(Base):

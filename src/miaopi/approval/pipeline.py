@@ -9,6 +9,7 @@ steps, access log, audit entry) → answer with the case number, outcome and exp
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
@@ -16,17 +17,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miaopi.approval.intake import ApplicationIn, IntakeError, validate_form
 from miaopi.approval.materials import check_materials
-from miaopi.approval.models import Application, CaseEvidence, CaseFact, CaseRuleResult, CaseStep
-from miaopi.audit import AuditLog
+from miaopi.approval.models import Application, CaseStep
+from miaopi.approval.writer import CaseRows, CaseWriter
+from miaopi.audit import AuditLog, AuditRecord
 from miaopi.auth import Principal, Verifier
 from miaopi.catalog import Catalog, Evaluation, Item, Outcome, Plan, TimeLimit, Version
 from miaopi.catalog.facts import LICENCE_FIELDS, FactKind
@@ -35,11 +37,6 @@ from miaopi.sharing import SharingExchange, SubjectFacts
 from miaopi.store import Database
 
 CHINA = ZoneInfo("Asia/Shanghai")
-APPLICATION_TABLE = cast(Table, Application.__table__)
-CASEFACT_TABLE = cast(Table, CaseFact.__table__)
-CASEEVIDENCE_TABLE = cast(Table, CaseEvidence.__table__)
-CASERULERESULT_TABLE = cast(Table, CaseRuleResult.__table__)
-CASESTEP_TABLE = cast(Table, CaseStep.__table__)
 
 REASON_LABELS = {
     "unknown_fact": "缺少数据，无法自动判断",
@@ -120,12 +117,45 @@ class ApprovalService:
         self.deadline = deadline
         self.uploads = uploads
         self.audit = audit or AuditLog()
+        self.writer = CaseWriter(database, self.audit)
+        # Parquet sources answer from memory; only then may a decision run on the event loop itself.
+        self._inline = all(resource.sql is None for resource in exchange.catalogue.resources.values())
         self.today = today
         self._plans: dict[tuple[str, str], Plan] = {}
 
     # ---- the pipeline ---------------------------------------------------------------------------
 
     def submit(self, principal: Principal, application: ApplicationIn) -> Decision:
+        """Decide and store one application (blocking)."""
+        decision, rows = self.prepare(principal, application)
+        try:
+            self.writer.store(rows)
+        except IntegrityError:
+            return self._repeated(application)
+        return decision
+
+    async def submit_async(self, principal: Principal, application: ApplicationIn) -> Decision:
+        """Decide on the event loop (well under a millisecond) and wait for the group commit without
+        holding a thread."""
+        if self._inline:
+            decision, rows = self.prepare(principal, application)
+        else:  # a department database is read over the network: keep the event loop free
+            decision, rows = await asyncio.to_thread(self.prepare, principal, application)
+        try:
+            await self.writer.store_async(rows)
+        except IntegrityError:
+            return await asyncio.to_thread(self._repeated, application)
+        return decision
+
+    def _repeated(self, application: ApplicationIn) -> Decision:
+        # Another request with the same idempotency key was stored first: answer as it was answered.
+        existing = self._existing(application)
+        if existing is None:
+            raise ApprovalConflict(f"幂等键“{application.idempotency_key}”的申请未能保存，请重试")
+        return existing
+
+    def prepare(self, principal: Principal, application: ApplicationIn) -> tuple[Decision, CaseRows]:
+        """Everything up to storage: the decision, and the rows that record it."""
         started = time.perf_counter_ns()
         marks: dict[str, int] = {}
         self._authorise(principal, application)
@@ -200,29 +230,10 @@ class ApprovalService:
             decision_micros=int(micros),
             timings=timings,
         )
-        try:
-            with self.database.session() as session:
-                self._store(
-                    session,
-                    principal,
-                    application,
-                    item,
-                    version,
-                    evaluation,
-                    shared,
-                    decision,
-                    form,
-                    today,
-                    decided_at,
-                )
-        except IntegrityError:
-            self.exchange.access_log.take(case_no)
-            # Another request with the same idempotency key won the race: answer as it was answered.
-            existing = self._existing(application)
-            if existing is None:
-                raise
-            return existing
-        return decision
+        rows = self._rows(
+            principal, application, item, version, evaluation, shared, decision, form, today, decided_at
+        )
+        return decision, rows
 
     def _authorise(self, principal: Principal, application: ApplicationIn) -> None:
         if principal.kind != "applicant" or principal.subject_id is None:
@@ -283,9 +294,8 @@ class ApprovalService:
             temporary.replace(path)
         return f"uploads/{digest[:2]}/{digest}"
 
-    def _store(
+    def _rows(
         self,
-        session: Session,
         principal: Principal,
         application: ApplicationIn,
         item: Item,
@@ -296,92 +306,71 @@ class ApprovalService:
         form: dict[str, Any],
         today: dt.date,
         decided_at: dt.datetime,
-    ) -> None:
-        # Core inserts, one statement per table: the ORM's unit of work costs more than the decision.
-        case_no = decision.case_no
-        session.execute(
-            insert(APPLICATION_TABLE),
-            [
-                {
-                    "case_no": case_no,
-                    "item_code": item.code,
-                    "item_name": item.name,
-                    "department": item.department,
-                    "version_hash": version.content_hash,
-                    "version_from": version.effective_from,
-                    "applicant": application.applicant.id,
-                    "applicant_kind": item.subject,
-                    "acting_person": application.applicant.acting_person,
-                    "submitted_by": principal.actor,
-                    "idempotency_key": application.idempotency_key,
-                    "request_hash": application.request_hash(),
-                    "status": decision.status,
-                    "automatic_status": decision.status,
-                    "machine_outcome": evaluation.item_outcome(item).value,
-                    "reasons": decision.reasons,
-                    "explanation": decision.explanation,
-                    "form": _jsonable(form),
-                    "materials": decision.materials,
-                    "materials_waived": decision.materials_waived,
-                    "commitments": list(application.commitments),
-                    "human_review_requested": application.request_human_review,
-                    "review_requested_on_submission": application.request_human_review,
-                    "submitted_at": decision.submitted_at,
-                    "decision_date": today,
-                    "decided_at": decided_at if decision.status != "review" else None,
-                    "promised_deadline": decision.promised_deadline,
-                    "statutory_deadline": decision.statutory_deadline,
-                    "decision_micros": decision.decision_micros,
-                    "timings": decision.timings,
-                }
-            ],
-        )
+    ) -> CaseRows:
         kinds = {fact.name: fact.kind for fact in self.plan_for(item, version).facts}
-        session.execute(
-            insert(CASEFACT_TABLE),
-            [
-                {
-                    "case_no": case_no,
-                    "fact": name,
-                    "kind": kinds.get(name, FactKind.CONTEXT).value,
-                    "value": _jsonable(value),
-                }
-                for name, value in evaluation.values.items()
-            ],
-        )
-        if shared.reads:
-            session.execute(
-                insert(CASEEVIDENCE_TABLE),
-                [
-                    {
-                        "case_no": case_no,
-                        "resource": read.resource,
-                        "provider": read.evidence.provider,
-                        "source": read.evidence.source,
-                        "read_at": read.evidence.read_at,
-                        "content_hash": read.evidence.content_hash,
-                        "rows": read.evidence.rows,
-                        "records": _jsonable(read.records),
-                    }
-                    for read in shared.reads.values()
-                ],
-            )
-        if evaluation.results:
-            session.execute(
-                insert(CASERULERESULT_TABLE),
-                [
-                    {
-                        "case_no": case_no,
-                        "position": position,
-                        "rule_id": result.rule.id,
-                        "result": result.outcome.value,
-                        "on_fail": result.rule.on_fail.value,
-                        "message": result.message,
-                        "legal_basis": str(result.rule.legal_basis),
-                    }
-                    for position, result in enumerate(evaluation.results)
-                ],
-            )
+        facts = {
+            name: {"kind": kinds.get(name, FactKind.CONTEXT).value, "value": _jsonable(value)}
+            for name, value in evaluation.values.items()
+        }
+        case_no = decision.case_no
+        application_row = {
+            "case_no": case_no,
+            "item_code": item.code,
+            "item_name": item.name,
+            "department": item.department,
+            "version_hash": version.content_hash,
+            "version_from": version.effective_from,
+            "applicant": application.applicant.id,
+            "applicant_kind": item.subject,
+            "acting_person": application.applicant.acting_person,
+            "submitted_by": principal.actor,
+            "idempotency_key": application.idempotency_key,
+            "request_hash": application.request_hash(),
+            "status": decision.status,
+            "automatic_status": decision.status,
+            "machine_outcome": evaluation.item_outcome(item).value,
+            "reasons": decision.reasons,
+            "explanation": decision.explanation,
+            "facts": facts,
+            "form": _jsonable(form),
+            "materials": decision.materials,
+            "materials_waived": decision.materials_waived,
+            "commitments": list(application.commitments),
+            "human_review_requested": application.request_human_review,
+            "review_requested_on_submission": application.request_human_review,
+            "submitted_at": decision.submitted_at,
+            "decision_date": today,
+            "decided_at": decided_at if decision.status != "review" else None,
+            "promised_deadline": decision.promised_deadline,
+            "statutory_deadline": decision.statutory_deadline,
+            "decision_micros": decision.decision_micros,
+            "timings": decision.timings,
+        }
+        evidence = [
+            {
+                "case_no": case_no,
+                "resource": read.resource,
+                "provider": read.evidence.provider,
+                "source": read.evidence.source,
+                "read_at": read.evidence.read_at,
+                "content_hash": read.evidence.content_hash,
+                "rows": read.evidence.rows,
+                "records": _jsonable(read.records),
+            }
+            for read in shared.reads.values()
+        ]
+        rules = [
+            {
+                "case_no": case_no,
+                "position": position,
+                "rule_id": result.rule.id,
+                "result": result.outcome.value,
+                "on_fail": result.rule.on_fail.value,
+                "message": result.message,
+                "legal_basis": str(result.rule.legal_basis),
+            }
+            for position, result in enumerate(evaluation.results)
+        ]
         steps = [
             ("submitted", decision.submitted_at, principal.actor),
             ("accepted", decision.submitted_at, "system"),
@@ -389,26 +378,28 @@ class ApprovalService:
         if application.request_human_review:
             steps.append(("review_requested", decided_at, principal.actor))
         steps.append(("decided" if decision.status != "review" else "review", decided_at, "system"))
-        session.execute(
-            insert(CASESTEP_TABLE),
-            [
+        return CaseRows(
+            case_no=case_no,
+            application=application_row,
+            evidence=evidence,
+            rules=rules,
+            steps=[
                 {"case_no": case_no, "step": step, "label": STEP_LABELS[step], "at": at, "actor": actor}
                 for step, at, actor in steps
             ],
-        )
-        self.exchange.access_log.flush(session, case_no)
-        self.audit.append(
-            session,
-            actor=principal.actor,
-            action="application.decided",
-            target=case_no,
-            outcome=decision.status,
-            details={
-                "item": item.code,
-                "version": version.content_hash,
-                "reasons": [r["code"] for r in decision.reasons],
-            },
-            at=decided_at,
+            access=self.exchange.access_log.take(case_no),
+            audit=AuditRecord(
+                actor=principal.actor,
+                action="application.decided",
+                target=case_no,
+                outcome=decision.status,
+                details={
+                    "item": item.code,
+                    "version": version.content_hash,
+                    "reasons": [r["code"] for r in decision.reasons],
+                },
+                at=decided_at,
+            ),
         )
 
     # ---- after the decision ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from miaopi.approval.models import Application, CaseEvidence, CaseFact, CaseRuleResult
+from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
 from miaopi.approval.pipeline import _jsonable, decide
 from miaopi.catalog import Catalog, Plan
 from miaopi.sharing import Evidence, ResourceRead, SubjectFacts, content_hash
@@ -70,9 +70,7 @@ def replay(session: Session, catalog: Catalog, case_no: str) -> ReplayResult:
             result.differences.append(
                 f"规则 {rule_id}：原为 {stored_rules.get(rule_id)}，重放为 {replayed_rules.get(rule_id)}"
             )
-    stored_facts = {
-        row.fact: row.value for row in session.scalars(select(CaseFact).where(CaseFact.case_no == case_no))
-    }
+    stored_facts = {name: entry["value"] for name, entry in case.facts.items()}
     replayed_facts = {name: _jsonable(value) for name, value in evaluation.values.items()}
     for name in sorted(set(stored_facts) | set(replayed_facts)):
         if stored_facts.get(name) != replayed_facts.get(name):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -82,6 +82,40 @@ def canonical_details(details: Mapping[str, Any] | None) -> str:
 def utc_time_text(moment: dt.datetime) -> str:
     """The entry time as hashed: UTC, microseconds, explicit offset."""
     return _as_utc(moment).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An entry to append: who did what to what, with which outcome."""
+
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    details: Mapping[str, Any] | None = None
+    at: dt.datetime | None = None
+
+
+def _checked(record: AuditRecord) -> tuple[str, str, str, str, str, dt.datetime]:
+    fields = {
+        "actor": record.actor,
+        "action": record.action,
+        "target": record.target,
+        "outcome": record.outcome,
+    }
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"audit {name} must be a non-empty string")
+        if len(value) > _LIMITS[name]:
+            raise ValueError(f"audit {name} longer than {_LIMITS[name]} characters: {value[:40]}…")
+    at = record.at
+    if at is None:
+        at = dt.datetime.now(dt.UTC)
+    elif at.tzinfo is None:
+        raise ValueError("audit time must be timezone-aware")
+    else:
+        at = at.astimezone(dt.UTC)
+    return record.actor, record.action, record.target, record.outcome, canonical_details(record.details), at
 
 
 def compute_hash(
@@ -171,55 +205,64 @@ class AuditLog:
         The head stays locked until the caller commits, so append as late in the transaction as you
         can: every appender in the whole store waits on that lock.
         """
-        fields = {"actor": actor, "action": action, "target": target, "outcome": outcome}
-        for name, value in fields.items():
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"audit {name} must be a non-empty string")
-            if len(value) > _LIMITS[name]:
-                raise ValueError(f"audit {name} longer than {_LIMITS[name]} characters: {value[:40]}…")
-        if at is None:
-            at = dt.datetime.now(dt.UTC)
-        elif at.tzinfo is None:
-            raise ValueError("audit time must be timezone-aware")
-        else:
-            at = at.astimezone(dt.UTC)
-        text = canonical_details(details)
+        (entry,) = self.append_many(
+            session,
+            [AuditRecord(actor=actor, action=action, target=target, outcome=outcome, details=details, at=at)],
+        )
+        return entry
 
+    def append_many(self, session: Session, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        """Append several entries, in order, in the caller's transaction — the same three statements
+        as one ``append`` (the head advances by ``len(records)`` at once), so a batch of stored
+        decisions pays for the chain once."""
+        if not records:
+            return []
+        prepared = [_checked(record) for record in records]
         head = session.execute(
             update(HEAD)
             .where(HEAD.c.id == HEAD_ID)
-            .values(seq=HEAD.c.seq + 1)
+            .values(seq=HEAD.c.seq + len(prepared))
             .returning(HEAD.c.seq, HEAD.c.entry_hash)
         ).one_or_none()
         if head is None:
             raise AuditError("审计链头记录缺失：请先迁移数据库（miaopi init）")
-        seq, prev_hash = int(head.seq), str(head.entry_hash)
-        entry = AuditEntry(
-            seq=seq,
-            recorded_at=at,
-            actor=actor,
-            action=action,
-            target=target,
-            outcome=outcome,
-            details=text,
-            prev_hash=prev_hash,
-            entry_hash=compute_hash(seq, at, actor, action, target, outcome, text, prev_hash),
-        )
-        session.execute(
-            insert(LOG).values(
-                seq=entry.seq,
-                recorded_at=entry.recorded_at,
-                actor=entry.actor,
-                action=entry.action,
-                target=entry.target,
-                outcome=entry.outcome,
-                details=entry.details,
-                prev_hash=entry.prev_hash,
-                entry_hash=entry.entry_hash,
+        seq = int(head.seq) - len(prepared)
+        prev_hash = str(head.entry_hash)
+        entries: list[AuditEntry] = []
+        for actor, action, target, outcome, text, at in prepared:
+            seq += 1
+            entry = AuditEntry(
+                seq=seq,
+                recorded_at=at,
+                actor=actor,
+                action=action,
+                target=target,
+                outcome=outcome,
+                details=text,
+                prev_hash=prev_hash,
+                entry_hash=compute_hash(seq, at, actor, action, target, outcome, text, prev_hash),
             )
+            entries.append(entry)
+            prev_hash = entry.entry_hash
+        session.execute(
+            insert(LOG),
+            [
+                {
+                    "seq": entry.seq,
+                    "recorded_at": entry.recorded_at,
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "target": entry.target,
+                    "outcome": entry.outcome,
+                    "details": entry.details,
+                    "prev_hash": entry.prev_hash,
+                    "entry_hash": entry.entry_hash,
+                }
+                for entry in entries
+            ],
         )
-        session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(entry_hash=entry.entry_hash))
-        return entry
+        session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(entry_hash=prev_hash))
+        return entries
 
     def head(self, session: Session) -> tuple[int, str] | None:
         """The last sequence number and its hash (``(0, GENESIS_HASH)`` when empty; ``None`` if lost)."""

@@ -144,14 +144,21 @@ class Accounts:
         )
         return token
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal if the token was resolved in the last ``CACHE_SECONDS`` (no I/O)."""
+        with self._lock:
+            cached = self._cache.get(_digest(token))
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        return None
+
     def resolve(self, token: str) -> Principal:
         """The principal a bearer token stands for; cached briefly to keep requests cheap."""
         digest = _digest(token)
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         with self.database.session() as session:
             row = session.execute(
                 select(Token, Account)

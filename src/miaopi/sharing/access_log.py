@@ -11,12 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from miaopi.sharing.models import AccessLogEntry
+
+ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,30 +68,12 @@ class AccessLog:
     def flush(self, session: Session, case_no: str | None = None) -> int:
         """Write buffered records in the caller's transaction; they return to the buffer if it fails."""
         taken = self.take(case_no)
-        if not taken:
-            return 0
         try:
-            session.execute(
-                insert(AccessLogEntry),
-                [
-                    {
-                        "read_at": entry.read_at,
-                        "department": entry.department,
-                        "purpose": entry.purpose,
-                        "case_no": entry.case_no,
-                        "subject": entry.subject,
-                        "resource": entry.resource,
-                        "fields": ",".join(entry.fields),
-                        "rows": entry.rows,
-                    }
-                    for entry in taken
-                ],
-            )
+            return write_records(session, taken)
         except BaseException:
             with self._lock:
                 self._buffer[:0] = taken
             raise
-        return len(taken)
 
     def counts(self, session: Session | None = None) -> AccessCounts:
         by_resource: Counter[str] = Counter()
@@ -107,3 +93,26 @@ class AccessLog:
         return AccessCounts(
             by_resource=dict(by_resource), by_department=dict(by_department), total=sum(by_resource.values())
         )
+
+
+def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
+    """Insert access records in the caller's transaction, in one statement."""
+    if not records:
+        return 0
+    session.execute(
+        insert(ACCESS_LOG),
+        [
+            {
+                "read_at": entry.read_at,
+                "department": entry.department,
+                "purpose": entry.purpose,
+                "case_no": entry.case_no,
+                "subject": entry.subject,
+                "resource": entry.resource,
+                "fields": ",".join(entry.fields),
+                "rows": entry.rows,
+            }
+            for entry in records
+        ],
+    )
+    return len(records)

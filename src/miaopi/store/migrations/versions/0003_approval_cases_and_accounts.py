@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("machine_outcome", sa.String(length=16), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("explanation", sa.JSON(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
         sa.Column("form", sa.JSON(), nullable=False),
         sa.Column("materials", sa.JSON(), nullable=False),
         sa.Column("materials_waived", sa.Integer(), nullable=False),
@@ -96,23 +97,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("approval_evidence", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_approval_evidence_case_no"), ["case_no"], unique=False)
-
-    op.create_table(
-        "approval_fact",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("case_no", sa.String(length=32), nullable=False),
-        sa.Column("fact", sa.String(length=128), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("value", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_no"],
-            ["approval_application.case_no"],
-            name=op.f("fk_approval_fact_case_no_approval_application"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_fact")),
-    )
-    with op.batch_alter_table("approval_fact", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_approval_fact_case_no"), ["case_no"], unique=False)
 
     op.create_table(
         "approval_rule_result",
@@ -181,10 +165,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_approval_rule_result_case_no"))
 
     op.drop_table("approval_rule_result")
-    with op.batch_alter_table("approval_fact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_approval_fact_case_no"))
-
-    op.drop_table("approval_fact")
     with op.batch_alter_table("approval_evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_approval_evidence_case_no"))
 

@@ -1,0 +1,130 @@
+"""Group commit for decided cases.
+
+Every decision is stored durably before it is answered, but committing each one alone makes the
+commit (and the audit chain's head lock) the bottleneck. The writer thread takes whatever cases
+are waiting — one when the system is quiet, hundreds under load — and stores them in one
+transaction with one statement per table; each waiting request is released when its case is
+committed, or gets its own error. A batch that fails on a constraint (a repeated idempotency key)
+is retried case by case, so one bad case never takes others down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult, CaseStep
+from miaopi.audit import AuditLog, AuditRecord
+from miaopi.sharing import AccessRecord
+from miaopi.sharing.access_log import write_records
+from miaopi.store import Database
+
+TABLES: tuple[tuple[str, Table], ...] = (
+    ("application", cast(Table, Application.__table__)),
+    ("evidence", cast(Table, CaseEvidence.__table__)),
+    ("rules", cast(Table, CaseRuleResult.__table__)),
+    ("steps", cast(Table, CaseStep.__table__)),
+)
+
+
+@dataclass
+class CaseRows:
+    """Everything one decision stores, ready to insert."""
+
+    case_no: str
+    application: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    access: list[AccessRecord]
+    audit: AuditRecord
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        value = getattr(self, name)
+        return [value] if isinstance(value, dict) else list(value)
+
+
+@dataclass
+class _Job:
+    rows: CaseRows
+    done: Future[None] = field(default_factory=Future)
+
+
+def insert_cases(session: Session, audit: AuditLog, cases: Sequence[CaseRows]) -> None:
+    """Insert decided cases in the caller's transaction: one statement per table, one audit append."""
+    for name, table in TABLES:
+        rows = [row for case in cases for row in case.rows(name)]
+        if rows:
+            session.execute(insert(table), rows)
+    write_records(session, [record for case in cases for record in case.access])
+    audit.append_many(session, [case.audit for case in cases])
+
+
+class CaseWriter:
+    def __init__(self, database: Database, audit: AuditLog, max_batch: int = 256) -> None:
+        self.database = database
+        self.audit = audit
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Job] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, rows: CaseRows) -> Future[None]:
+        """Queue a case; the future completes when it is committed, or fails with what stopped it
+        (IntegrityError for a repeated idempotency key)."""
+        self._ensure_running()
+        job = _Job(rows)
+        self._queue.put(job)
+        return job.done
+
+    def store(self, rows: CaseRows) -> None:
+        """Block until the case is committed."""
+        self.submit(rows).result()
+
+    async def store_async(self, rows: CaseRows) -> None:
+        """Wait, without blocking the event loop, until the case is committed."""
+        await asyncio.wrap_future(self.submit(rows))
+
+    def _ensure_running(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="miaopi-case-writer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Job]) -> None:
+        try:
+            with self.database.session() as session:
+                insert_cases(session, self.audit, [job.rows for job in batch])
+        except IntegrityError as error:
+            if len(batch) == 1:
+                batch[0].done.set_exception(error)
+            else:
+                for job in batch:
+                    self._write([job])
+            return
+        except BaseException as error:  # the database is down, the disk is full …: every waiter learns it
+            for job in batch:
+                job.done.set_exception(error)
+            return
+        for job in batch:
+            job.done.set_result(None)
