@@ -70,10 +70,13 @@ def insert_cases(session: Session, audit: AuditLog, cases: Sequence[CaseRows]) -
 
 
 class CaseWriter:
-    def __init__(self, database: Database, audit: AuditLog, max_batch: int = 256) -> None:
+    def __init__(
+        self, database: Database, audit: AuditLog, max_batch: int = 256, *, autostart: bool = True
+    ) -> None:
         self.database = database
         self.audit = audit
         self.max_batch = max_batch
+        self.autostart = autostart
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -81,7 +84,8 @@ class CaseWriter:
     def submit(self, rows: CaseRows) -> Future[None]:
         """Queue a case; the future completes when it is committed, or fails with what stopped it
         (IntegrityError for a repeated idempotency key)."""
-        self._ensure_running()
+        if self.autostart:
+            self.start()
         job = _Job(rows)
         self._queue.put(job)
         return job.done
@@ -94,7 +98,8 @@ class CaseWriter:
         """Wait, without blocking the event loop, until the case is committed."""
         await asyncio.wrap_future(self.submit(rows))
 
-    def _ensure_running(self) -> None:
+    def start(self) -> None:
+        """Start the writer thread (once)."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:

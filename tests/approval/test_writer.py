@@ -1,0 +1,95 @@
+"""Group commit: many cases in one transaction, and a bad case never takes the others down."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import Future
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from miaopi.approval.models import Application, CaseStep
+from miaopi.approval.writer import CaseRows, CaseWriter
+from miaopi.audit import AuditLog, AuditRecord
+from miaopi.store import Database
+
+NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+
+
+def rows(case_no: str, key: str) -> CaseRows:
+    application = {
+        "case_no": case_no,
+        "item_code": "X-1",
+        "item_name": "测试事项",
+        "department": "civil_affairs",
+        "version_hash": "sha256:0",
+        "version_from": dt.date(2020, 1, 1),
+        "applicant": "11010519491231002X",
+        "applicant_kind": "person",
+        "acting_person": None,
+        "submitted_by": "applicant:11010519491231002X",
+        "idempotency_key": key,
+        "request_hash": "sha256:1",
+        "status": "approved",
+        "automatic_status": "approved",
+        "machine_outcome": "approved",
+        "reasons": [],
+        "explanation": [],
+        "facts": {"decision_date": {"kind": "context", "value": "2026-11-22"}},
+        "form": {},
+        "materials": [],
+        "materials_waived": 0,
+        "commitments": [],
+        "human_review_requested": False,
+        "review_requested_on_submission": False,
+        "submitted_at": NOW,
+        "decision_date": dt.date(2026, 11, 22),
+        "decided_at": NOW,
+        "promised_deadline": None,
+        "statutory_deadline": None,
+        "decision_micros": 100,
+        "timings": {},
+    }
+    return CaseRows(
+        case_no=case_no,
+        application=application,
+        evidence=[],
+        rules=[],
+        steps=[{"case_no": case_no, "step": "submitted", "label": "提交申请", "at": NOW, "actor": "system"}],
+        access=[],
+        audit=AuditRecord(
+            actor="system", action="application.decided", target=case_no, outcome="approved", at=NOW
+        ),
+    )
+
+
+def test_a_batch_with_a_repeated_key_stores_the_others(database: Database) -> None:
+    # Queue everything before the writer runs, so all of it lands in one batch.
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+    futures: list[Future[None]] = [writer.submit(rows(f"C{index}", f"k{index}")) for index in range(5)]
+    futures.append(writer.submit(rows("C-dup", "k2")))  # same applicant and key as C2
+    writer.start()
+    for future in futures[:5]:
+        assert future.result(timeout=30) is None
+    with pytest.raises(IntegrityError):
+        futures[5].result(timeout=30)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Application)) == 5
+        assert session.scalar(select(func.count()).select_from(CaseStep)) == 5
+        verdict = AuditLog().verify(session)
+        assert verdict.ok and verdict.checked == 5
+
+
+def test_append_many_continues_one_chain(database: Database) -> None:
+    audit = AuditLog()
+    with database.session() as session:
+        audit.append(session, actor="a", action="x", target="t1", outcome="ok", at=NOW)
+        entries = audit.append_many(
+            session, [AuditRecord("b", "y", f"t{n}", "ok", {"n": n}, NOW) for n in range(2, 6)]
+        )
+        audit.append(session, actor="c", action="z", target="t6", outcome="ok", at=NOW)
+    assert [entry.seq for entry in entries] == [2, 3, 4, 5]
+    with database.session() as session:
+        verdict = audit.verify(session)
+        assert verdict.ok and verdict.checked == 6
