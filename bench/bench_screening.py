@@ -249,7 +249,8 @@ def main() -> None:
         ]
 
     t_pandas, by_pandas = timed(with_pandas, args.repeat)
-    assert same == by_hand, "compiled and hand-written results differ"
+    # Counts must match exactly; sums to 1e-6 (DuckDB adds floats in a parallel, varying order).
+    assert _close(same, by_hand), "compiled and hand-written results differ"
     assert _close(same, by_pandas), "compiled and pandas results differ"
     eligible = sum(count for count, _ in same)
     print(
