@@ -164,3 +164,13 @@ def test_token_for_an_invalid_or_unknown_subject_is_refused(served: tuple[str, P
     assert invalid.returncode == 2 and "校验码" in invalid.stderr
     unknown = run("token", "--as", "11010519491231002X", env=env)
     assert unknown.returncode == 1 and "人口库中没有" in unknown.stderr
+
+
+def test_demo_subjects_command_lists_identifiers_for_trying_it_out(served: tuple[str, Path, str]) -> None:
+    _, data_dir, _ = served
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    listed = run("sharing", "subjects", "population.person", "--where", "hukou_city = '440300'", "--limit", "3", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.split()) == 3
+    broken = run("sharing", "subjects", "population.person", "--where", "nonsense ===", env=env)
+    assert broken.returncode == 2 and "条件有误" in broken.stderr and "Traceback" not in broken.stderr
