@@ -11,7 +11,14 @@ from sqlalchemy import select
 
 from miaopi.api.dependencies import deployment
 from miaopi.api.security import CurrentPrincipal
-from miaopi.approval import ApplicationIn, Decision, item_figures, public_progress
+from miaopi.approval import (
+    ApplicationIn,
+    Decision,
+    ItemFigures,
+    PublicProgress,
+    item_figures,
+    public_progress,
+)
 from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS, decision_of, may_see
 from miaopi.deployment import Deployment
@@ -121,60 +128,21 @@ def human_review(case_no: str, who: CurrentPrincipal, current: CurrentDeployment
         raise HTTPException(404, str(error)) from None
 
 
-class StepOut(BaseModel):
-    step: str
-    label: str
-    at: dt.datetime
-
-
-class ProgressOut(BaseModel):
-    case_no: str
-    item_name: str
-    applicant: str
-    status: str
-    stage: str
-    submitted_at: dt.datetime
-    promised_deadline: dt.date | None
-    statutory_deadline: dt.date | None
-    steps: list[StepOut]
-
-
 @router.get(
-    "/progress/{case_no}", response_model=ProgressOut, tags=["阳光审批"], summary="办件进度（公开，无需登录）"
+    "/progress/{case_no}",
+    response_model=PublicProgress,
+    tags=["阳光审批"],
+    summary="办件进度（公开，无需登录）",
 )
-def progress(case_no: str, current: CurrentDeployment) -> ProgressOut:
+def progress(case_no: str, current: CurrentDeployment) -> PublicProgress:
     with current.database.session() as session:
         found = public_progress(session, case_no)
     if found is None:
         raise HTTPException(404, f"没有找到办件 {case_no}")
-    return ProgressOut(
-        case_no=found.case_no,
-        item_name=found.item_name,
-        applicant=found.applicant,
-        status=found.status,
-        stage=found.stage,
-        submitted_at=found.submitted_at,
-        promised_deadline=found.promised_deadline,
-        statutory_deadline=found.statutory_deadline,
-        steps=[StepOut(step=step.step, label=step.label, at=step.at) for step in found.steps],
-    )
+    return found
 
 
-class ItemFiguresOut(BaseModel):
-    item_code: str
-    item_name: str
-    applications: int
-    approved_automatically: int
-    rejected_automatically: int
-    sent_to_review: int
-    automatic_approval_rate: float
-    median_decision_ms: float | None
-    statutory_limit: str
-    materials_waived: int
-    visits_saved: int
-
-
-@router.get("/stats", response_model=list[ItemFiguresOut], tags=["统计"], summary="各事项办件统计")
-def stats(current: CurrentDeployment) -> list[ItemFiguresOut]:
+@router.get("/stats", response_model=list[ItemFigures], tags=["统计"], summary="各事项办件统计")
+def stats(current: CurrentDeployment) -> list[ItemFigures]:
     with current.database.session() as session:
-        return [ItemFiguresOut(**figures.__dict__) for figures in item_figures(session, current.catalog)]
+        return item_figures(session, current.catalog)

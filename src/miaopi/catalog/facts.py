@@ -26,7 +26,7 @@ from miaopi.rules import (
     compile_aggregate,
     compile_expression,
 )
-from miaopi.sharing import ResourceCatalogue
+from miaopi.sharing import Resource, ResourceCatalogue
 
 DECISION_DATE = "decision_date"
 # What the platform reads about licences a subject holds (for materials satisfied by a licence).
@@ -251,6 +251,23 @@ def _cyclic(facts: Mapping[str, Fact]) -> list[str]:
     return cyclic
 
 
+def _subject_resource(
+    path: Path, line: int, name: str, code: str, resources: ResourceCatalogue, problems: Problems
+) -> Resource | None:
+    """The resource a fact reads, if it exists and is about the fact's kind of subject."""
+    resource = resources.resources.get(code)
+    if resource is None:
+        problems.add(path, line, f"事实“{name}”引用的资源“{code}”不在信息资源目录中")
+        return None
+    kind = name.split(".", 1)[0]
+    if kind != resource.subject.value:
+        problems.add(
+            path, line, f"事实“{name}”属于 {kind}，但资源“{resource.code}”的主体是 {resource.subject.value}"
+        )
+        return None
+    return resource
+
+
 def _binding(
     path: Path,
     entry: LocatedDict,
@@ -265,9 +282,8 @@ def _binding(
     if not isinstance(target, dict) or "resource" not in target or "field" not in target:
         problems.add(path, line, f"事实“{name}”的 from 应为 {{resource: 资源代码, field: 字段名}}")
         return None
-    resource = resources.resources.get(str(target["resource"]))
+    resource = _subject_resource(path, line, name, str(target["resource"]), resources, problems)
     if resource is None:
-        problems.add(path, line, f"事实“{name}”绑定的资源“{target['resource']}”不在信息资源目录中")
         return None
     field = resource.field(str(target["field"]))
     if field is None:
@@ -282,13 +298,6 @@ def _binding(
         fact_type is FactType.NUMBER and field.type == "integer"
     ):
         problems.add(path, line, f"事实“{name}”声明为 {fact_type}，但字段“{field.name}”的类型是 {field.type}")
-        return None
-    if name.split(".", 1)[0] != resource.subject.value:
-        problems.add(
-            path,
-            line,
-            f"事实“{name}”属于 {name.split('.', 1)[0]}，但资源“{resource.code}”的主体是 {resource.subject.value}",
-        )
         return None
     return Fact(name, fact_type, label, FactKind.BINDING, resource=resource.code, field=field.name)
 
@@ -307,16 +316,8 @@ def _aggregate(
     if not isinstance(spec, dict) or "resource" not in spec or "function" not in spec:
         problems.add(path, line, f"事实“{name}”的 aggregate 应包含 resource、function（可选 value、where）")
         return None
-    resource = resources.resources.get(str(spec["resource"]))
+    resource = _subject_resource(path, line, name, str(spec["resource"]), resources, problems)
     if resource is None:
-        problems.add(path, line, f"事实“{name}”汇总的资源“{spec['resource']}”不在信息资源目录中")
-        return None
-    if name.split(".", 1)[0] != resource.subject.value:
-        problems.add(
-            path,
-            line,
-            f"事实“{name}”属于 {name.split('.', 1)[0]}，但资源“{resource.code}”的主体是 {resource.subject.value}",
-        )
         return None
     record_fields = {field.name: FIELD_TYPES[field.type] for field in resource.fields}
     try:

@@ -11,10 +11,10 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from miaopi.catalog.facts import (
     DECISION_DATE,
@@ -42,6 +42,7 @@ from miaopi.catalog.source import CatalogError, LocatedDict, Problems, load_yaml
 from miaopi.rules import ExpressionError, FactType, compile_expression
 from miaopi.sharing import CatalogueError, GrantRegistry, ResourceCatalogue
 
+T = TypeVar("T")
 LIMIT_UNITS = ("工作日", "自然日", "即办")
 CASE_TYPES = ("即办件", "承诺件")
 PERIODS = ("year", "quarter", "month")
@@ -107,27 +108,29 @@ class _Loader:
                 self.problems.add(grants_path, 0, str(error))
         catalog = Catalog(self.root, registry, grants)
         for path in sorted((self.root / "items").glob("*.yaml")):
-            document = load_yaml(path, self.problems)
-            item = self._item(path, document, registry) if document is not None else None
-            if item is None:
-                continue
-            if item.code in catalog.items:
-                self.problems.add(path, 1, f"事项编码“{item.code}”与 {catalog.items[item.code].file} 重复")
-                continue
-            catalog.items[item.code] = item
+            item = self._each(path, registry, self._item)
+            if item is not None and self._unique(path, item.code, catalog.items, "事项编码"):
+                catalog.items[item.code] = item
         for path in sorted((self.root / "policies").glob("*.yaml")):
-            document = load_yaml(path, self.problems)
-            policy = self._policy(path, document, registry) if document is not None else None
-            if policy is None:
-                continue
-            if policy.id in catalog.policies:
-                self.problems.add(path, 1, f"政策编号“{policy.id}”与 {catalog.policies[policy.id].file} 重复")
-                continue
-            catalog.policies[policy.id] = policy
+            policy = self._each(path, registry, self._policy)
+            if policy is not None and self._unique(path, policy.id, catalog.policies, "政策编号"):
+                catalog.policies[policy.id] = policy
         self._check_grants(catalog)
         return catalog
 
     # ---- shared pieces -------------------------------------------------------------------------
+
+    def _each(
+        self, path: Path, registry: FactRegistry, build: Callable[[Path, LocatedDict, FactRegistry], T | None]
+    ) -> T | None:
+        document = load_yaml(path, self.problems)
+        return build(path, document, registry) if document is not None else None
+
+    def _unique(self, path: Path, key: str, seen: Mapping[str, Item | Policy], what: str) -> bool:
+        if key in seen:
+            self.problems.add(path, 1, f"{what}“{key}”与 {seen[key].file} 重复")
+            return False
+        return True
 
     def _text(self, path: Path, entry: LocatedDict, key: str, *, required: bool = True) -> str | None:
         value = entry.get(key)
