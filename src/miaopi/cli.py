@@ -20,6 +20,7 @@ from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.deployment.command import open_for_command
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
+from miaopi.screening.cli import screen_command
 from miaopi.sharing.cli import sharing_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
+app.command("screen")(screen_command)
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

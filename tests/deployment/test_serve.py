@@ -169,8 +169,30 @@ def test_token_for_an_invalid_or_unknown_subject_is_refused(served: tuple[str, P
 def test_demo_subjects_command_lists_identifiers_for_trying_it_out(served: tuple[str, Path, str]) -> None:
     _, data_dir, _ = served
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
-    listed = run("sharing", "subjects", "population.person", "--where", "hukou_city = '440300'", "--limit", "3", env=env)
+    listed = run(
+        "sharing",
+        "subjects",
+        "population.person",
+        "--where",
+        "hukou_city = '440300'",
+        "--limit",
+        "3",
+        env=env,
+    )
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.split()) == 3
     broken = run("sharing", "subjects", "population.person", "--where", "nonsense ===", env=env)
     assert broken.returncode == 2 and "条件有误" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_screen_command_on_the_demo_city(served: tuple[str, Path, str]) -> None:
+    _, data_dir, _ = served
+    env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
+    ran = run("screen", "--as-of", "2026-11-22", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert (data_dir / "screening" / "2026-11-22.parquet").exists()
+    assert "稳岗返还" in ran.stdout and "符合" in ran.stdout
+    refused = run("screen", "--policy", "nope", env=env)
+    assert refused.returncode == 2 and "没有政策 nope" in refused.stderr
+    bad_date = run("screen", "--as-of", "2026-13-01", env=env)
+    assert bad_date.returncode == 2 and "--as-of" in bad_date.stderr

@@ -38,6 +38,7 @@ class PolicyColumns:
     status: str
     amount: str | None
     rules: dict[str, str]  # rule id → column
+    missing: str  # comma-separated names of the missing base facts that left a rule unknown
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def screening_query(
     inner: list[str] = [f"s.{quote_identifier(registry.key)} AS subject"]
     outer: list[str] = ["subject"]
     results: list[PolicyColumns] = []
-    for index, (policy, version, _plan, _screen) in enumerate(plans):
+    for index, (policy, version, plan, _screen) in enumerate(plans):
         prefix = f"p{index}"
         rule_columns = {}
         for number, rule in enumerate(version.rules):
@@ -148,10 +149,14 @@ def screening_query(
         outer += [*rule_columns.values(), screened]
         if amount is not None:
             outer.append(f"CASE WHEN {all_rules} THEN {amount} END AS {amount}")
-        outer.append(
-            f"CASE WHEN {all_rules} THEN 'eligible' WHEN NOT ({all_rules}) THEN 'ineligible' ELSE 'unknown' END AS {status}"
-        )
-        results.append(PolicyColumns(policy, version, screened, status, amount, rule_columns))
+        outer.append(f"{status_expression(all_rules)} AS {status}")
+        # For a subject left unknown: which inputs were missing (the fact to name, never a silent drop).
+        missing = f"{prefix}_missing"
+        inputs = [fact for fact in plan.inputs if fact.name != DECISION_DATE]
+        checks = [f"CASE WHEN {column(fact.name)} IS NULL THEN '{fact.name}' END" for fact in inputs]
+        inner.append(f"concat_ws(',', {', '.join(checks)}) AS {missing}" if checks else f"'' AS {missing}")
+        outer.append(f"CASE WHEN {status_expression(all_rules)} = 'unknown' THEN {missing} END AS {missing}")
+        results.append(PolicyColumns(policy, version, screened, status, amount, rule_columns, missing))
 
     sql = (
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} "
@@ -166,6 +171,12 @@ def screening_query(
         for policy, _version, plan, screen_facts in plans
     )
     return ScreeningQuery(sql=sql, subject_column="subject", policies=tuple(results), reads=reads)
+
+
+def status_expression(all_rules: str) -> str:
+    return (
+        f"CASE WHEN {all_rules} THEN 'eligible' WHEN NOT ({all_rules}) THEN 'ineligible' ELSE 'unknown' END"
+    )
 
 
 def _requests(catalog: Catalog, facts: list[Fact], registry_code: str) -> dict[str, tuple[str, ...]]:
