@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,8 @@ from rich.table import Table
 from miaopi.deployment.command import open_for_command
 from miaopi.screening.run import ScreeningError, screen
 
-console = Console(soft_wrap=True)
+# Wide when written to a file or a pipe, so no policy name is cut off in a report.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def screen_command(

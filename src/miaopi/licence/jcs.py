@@ -1,0 +1,122 @@
+"""JSON Canonicalization Scheme, RFC 8785.
+
+* object members sorted by their names as arrays of UTF-16 code units;
+* strings escaped minimally (``"``, ``\\``, control characters; ``\\b \\t \\n \\f \\r`` in short form,
+  the rest as ``\\u00xx`` lowercase), everything else emitted as UTF-8;
+* numbers serialised as ECMAScript's ``Number.prototype.toString`` does (shortest round-trip digits,
+  ``1e+21`` style exponents); integers outside ±(2**53 − 1) and NaN/Infinity are rejected, since
+  they have no exact I-JSON form;
+* no whitespace.
+
+Lone surrogates are rejected (they cannot be encoded as UTF-8).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+__all__ = ["CanonicalisationError", "canonicalize", "format_number"]
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_escape: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+class CanonicalisationError(ValueError):
+    """The value cannot be represented in canonical JSON."""
+
+
+def format_number(value: float) -> str:
+    """ECMAScript ``Number::toString`` for a finite IEEE double (ECMA-262 §7.1.12.1)."""
+    if not math.isfinite(value):
+        raise CanonicalisationError(f"JSON 不允许非有限数值：{value!r}")
+    if value == 0:
+        return "0"  # both +0 and −0
+    sign = "-" if value < 0 else ""
+    # repr gives the shortest digits that round-trip, correctly rounded (as ECMAScript requires).
+    mantissa, _, exponent_text = repr(abs(value)).partition("e")
+    integer_part, _, fraction = mantissa.partition(".")
+    all_digits = integer_part + fraction
+    significant = all_digits.lstrip("0")
+    # value = 0.d1…dk × 10**n with d1 ≠ 0 (ECMA-262 notation: k digits, exponent n)
+    n = len(integer_part) + int(exponent_text or 0) - (len(all_digits) - len(significant))
+    digits = significant.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    exp = n - 1
+    exp_text = f"e+{exp}" if exp >= 0 else f"e-{-exp}"
+    if k == 1:
+        return sign + digits + exp_text
+    return sign + digits[0] + "." + digits[1:] + exp_text
+
+
+def _utf16_key(name: str) -> bytes:
+    return name.encode("utf-16-be", "surrogatepass")
+
+
+def _serialise(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(_escape(value))
+    elif kind is dict:
+        names = list(value)
+        for name in names:
+            if type(name) is not str:
+                raise CanonicalisationError(f"JSON 对象的键必须是字符串：{name!r}")
+        if all(name.isascii() for name in names):
+            names.sort()
+        else:
+            names.sort(key=_utf16_key)
+        out.append("{")
+        first = True
+        for name in names:
+            if first:
+                first = False
+            else:
+                out.append(",")
+            out.append(_escape(name))
+            out.append(":")
+            _serialise(value[name], out)
+        out.append("}")
+    elif kind is list or kind is tuple:
+        out.append("[")
+        first = True
+        for item in value:
+            if first:
+                first = False
+            else:
+                out.append(",")
+            _serialise(item, out)
+        out.append("]")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif value is None:
+        out.append("null")
+    elif kind is int:
+        if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            raise CanonicalisationError(f"整数超出 JSON 精确范围（±2^53−1）：{value}")
+        out.append(str(value))
+    elif kind is float:
+        out.append(format_number(value))
+    else:
+        raise CanonicalisationError(f"无法规范化为 JSON 的类型：{kind.__name__}")
+
+
+def canonicalize(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, int, float, bool, None)."""
+    out: list[str] = []
+    _serialise(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise CanonicalisationError("JSON 字符串中含有孤立的代理字符（lone surrogate）") from error
