@@ -4,8 +4,8 @@
 * strings escaped minimally (``"``, ``\\``, control characters; ``\\b \\t \\n \\f \\r`` in short form,
   the rest as ``\\u00xx`` lowercase), everything else emitted as UTF-8;
 * numbers serialised as ECMAScript's ``Number.prototype.toString`` does (shortest round-trip digits,
-  ``1e+21`` style exponents); integers outside ±(2**53 − 1) and NaN/Infinity are rejected, since
-  they have no exact I-JSON form;
+  ``1e+21`` style exponents); integers that are not exactly an IEEE double, NaN and Infinity are
+  rejected, since they have no exact form;
 * no whitespace.
 
 Lone surrogates are rejected (they cannot be encoded as UTF-8).
@@ -22,7 +22,7 @@ __all__ = ["CanonicalisationError", "canonicalize", "format_number"]
 
 _MAX_SAFE_INTEGER = 2**53 - 1
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_escape: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_escape: Any = json.encoder.encode_basestring
 
 
 class CanonicalisationError(ValueError):
@@ -103,9 +103,17 @@ def _serialise(value: Any, out: list[str]) -> None:
     elif value is None:
         out.append("null")
     elif kind is int:
-        if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-            raise CanonicalisationError(f"整数超出 JSON 精确范围（±2^53−1）：{value}")
-        out.append(str(value))
+        if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            out.append(str(value))
+        else:
+            # beyond 2**53 only integers that are exactly a double have a canonical form
+            try:
+                exact = float(value) == value
+            except OverflowError:
+                exact = False
+            if not exact:
+                raise CanonicalisationError(f"整数无法精确表示为 IEEE 754 双精度数：{value}")
+            out.append(format_number(float(value)))
     elif kind is float:
         out.append(format_number(value))
     else:

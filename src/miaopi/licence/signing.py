@@ -1,0 +1,361 @@
+"""Signing: the :class:`Signer` interface, Ed25519, the Data Integrity cryptosuite ``eddsa-jcs-2022``
+and a :class:`KeyRing` of issuer keys (rotation).
+
+``eddsa-jcs-2022`` (W3C Data Integrity EdDSA Cryptosuites v1.0):
+
+1. proof options = ``type``, ``cryptosuite``, ``created``, ``verificationMethod``, ``proofPurpose``
+   and the document's ``@context``;
+2. hashData = SHA-256(JCS(proof options)) ‖ SHA-256(JCS(document without ``proof``));
+3. proofValue = ``"z"`` + base58-btc(Ed25519 signature over hashData).
+
+Public keys are Multikey: ``"z"`` + base58-btc(0xed 0x01 ‖ 32-byte key), i.e. ``z6Mk…``; private keys
+``"z"`` + base58-btc(0x80 0x26 ‖ 32-byte seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from miaopi.licence.jcs import CanonicalisationError, canonicalize
+
+__all__ = [
+    "CRYPTOSUITE",
+    "PROOF_TYPE",
+    "Ed25519Signer",
+    "Ed25519VerificationKey",
+    "KeyRing",
+    "ProofStatus",
+    "Signer",
+    "VerificationKey",
+    "VerificationResult",
+    "add_proof",
+    "base58btc_decode",
+    "base58btc_encode",
+    "format_datetime",
+    "hash_data",
+    "verify_proof",
+]
+
+PROOF_TYPE = "DataIntegrityProof"
+CRYPTOSUITE = "eddsa-jcs-2022"
+ED25519_PUB_HEADER = b"\xed\x01"
+ED25519_PRIV_HEADER = b"\x80\x26"
+
+# ---------------------------------------------------------------------------------------------
+# multibase base58-btc
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {char: index for index, char in enumerate(_B58)}
+
+
+def base58btc_encode(data: bytes) -> str:
+    """Bitcoin base58 (no check); leading zero bytes become leading ``1``."""
+    number = int.from_bytes(data, "big")
+    chars: list[str] = []
+    while number:
+        number, remainder = divmod(number, 58)
+        chars.append(_B58[remainder])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + "".join(reversed(chars))
+
+
+def base58btc_decode(text: str) -> bytes:
+    number = 0
+    for char in text:
+        index = _B58_INDEX.get(char)
+        if index is None:
+            raise ValueError(f"base58 字符“{char}”无效")
+        number = number * 58 + index
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def _multibase_decode(value: str, header: bytes, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("z"):
+        raise ValueError(f"{what}须为 multibase base58-btc 编码（以“z”开头）")
+    raw = base58btc_decode(value[1:])
+    if not raw.startswith(header) or len(raw) != len(header) + 32:
+        raise ValueError(f"{what}的 multicodec 头或长度不符（应为 0x{header.hex()} + 32 字节）")
+    return raw[len(header) :]
+
+
+# ---------------------------------------------------------------------------------------------
+# keys
+
+
+class VerificationKey(ABC):
+    """A public key that can check signatures."""
+
+    key_id: str
+    algorithm: str
+
+    @abstractmethod
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """True when ``signature`` is valid for ``data``."""
+
+
+class Signer(VerificationKey):
+    """A private key identified by ``key_id`` (a verification method URL: ``<controller>#<fragment>``)."""
+
+    @abstractmethod
+    def sign(self, data: bytes) -> bytes:
+        """Signature over ``data``."""
+
+    @abstractmethod
+    def public_key(self) -> VerificationKey:
+        """The matching verify-only key, for publication."""
+
+
+class Ed25519VerificationKey(VerificationKey):
+    algorithm = "Ed25519"
+
+    def __init__(self, key_id: str, public_key: Ed25519PublicKey) -> None:
+        self.key_id = key_id
+        self._key = public_key
+
+    @classmethod
+    def from_multibase(cls, key_id: str, public_key_multibase: str) -> Ed25519VerificationKey:
+        raw = _multibase_decode(public_key_multibase, ED25519_PUB_HEADER, "Ed25519 公钥")
+        return cls(key_id, Ed25519PublicKey.from_public_bytes(raw))
+
+    @property
+    def public_key_multibase(self) -> str:
+        raw = self._key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return "z" + base58btc_encode(ED25519_PUB_HEADER + raw)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        try:
+            self._key.verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+    def verification_method(self) -> dict[str, str]:
+        """The Multikey verification method, for the issuer's controller document."""
+        return {
+            "id": self.key_id,
+            "type": "Multikey",
+            "controller": self.key_id.split("#", 1)[0],
+            "publicKeyMultibase": self.public_key_multibase,
+        }
+
+
+class Ed25519Signer(Signer):
+    algorithm = "Ed25519"
+
+    def __init__(self, key_id: str, private_key: Ed25519PrivateKey) -> None:
+        self.key_id = key_id
+        self._key = private_key
+        self._public = Ed25519VerificationKey(key_id, private_key.public_key())
+
+    @classmethod
+    def generate(cls, key_id: str) -> Ed25519Signer:
+        return cls(key_id, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_multibase(cls, key_id: str, private_key_multibase: str) -> Ed25519Signer:
+        seed = _multibase_decode(private_key_multibase, ED25519_PRIV_HEADER, "Ed25519 私钥")
+        return cls(key_id, Ed25519PrivateKey.from_private_bytes(seed))
+
+    @property
+    def private_key_multibase(self) -> str:
+        raw = self._key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        return "z" + base58btc_encode(ED25519_PRIV_HEADER + raw)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        return self._public.verify(signature, data)
+
+    def public_key(self) -> Ed25519VerificationKey:
+        return self._public
+
+
+# ---------------------------------------------------------------------------------------------
+# eddsa-jcs-2022
+
+_DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def format_datetime(moment: datetime) -> str:
+    """XML Schema dateTime in UTC with second precision, e.g. ``2026-11-22T22:00:00Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("时间必须带时区")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hash_data(proof_options: Mapping[str, Any], unsecured_document: Mapping[str, Any]) -> bytes:
+    """SHA-256(JCS(proof options)) ‖ SHA-256(JCS(document without proof)): the 64 bytes signed."""
+    return (
+        hashlib.sha256(canonicalize(proof_options)).digest()
+        + hashlib.sha256(canonicalize(unsecured_document)).digest()
+    )
+
+
+def add_proof(
+    document: Mapping[str, Any],
+    signer: Signer,
+    created: datetime | str,
+    verification_method: str | None = None,
+    proof_purpose: str = "assertionMethod",
+) -> dict[str, Any]:
+    """A copy of ``document`` with an ``eddsa-jcs-2022`` DataIntegrityProof added."""
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    options: dict[str, Any] = {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": created if isinstance(created, str) else format_datetime(created),
+        "verificationMethod": verification_method or signer.key_id,
+        "proofPurpose": proof_purpose,
+    }
+    if "@context" in unsecured:
+        options["@context"] = unsecured["@context"]
+    signature = signer.sign(hash_data(options, unsecured))
+    options["proofValue"] = "z" + base58btc_encode(signature)
+    unsecured["proof"] = options
+    return unsecured
+
+
+class ProofStatus(StrEnum):
+    VERIFIED = "verified"
+    MALFORMED = "malformed"
+    UNKNOWN_KEY = "unknown_key"
+    INVALID_SIGNATURE = "invalid_signature"
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    status: ProofStatus
+    reason: str
+    verification_method: str | None = None
+    field: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status is ProofStatus.VERIFIED
+
+    def __bool__(self) -> bool:
+        return self.verified
+
+
+def _malformed(field: str, reason: str, method: str | None = None) -> VerificationResult:
+    return VerificationResult(ProofStatus.MALFORMED, reason, method, field)
+
+
+def verify_proof(
+    document: Mapping[str, Any],
+    resolve_key: Callable[[str], VerificationKey | None],
+    expected_purpose: str = "assertionMethod",
+) -> VerificationResult:
+    """Check the document's ``eddsa-jcs-2022`` proof; ``resolve_key`` maps a verification method id
+    to its public key (``None`` when unknown)."""
+    if not isinstance(document, Mapping):
+        return _malformed("$", "文档不是 JSON 对象")
+    proof = document.get("proof")
+    if proof is None:
+        return _malformed("proof", "缺少签名（proof）")
+    if not isinstance(proof, Mapping):
+        return _malformed("proof", "签名（proof）须为单个 JSON 对象")
+    method = proof.get("verificationMethod")
+    if not isinstance(method, str) or not method:
+        return _malformed("proof.verificationMethod", "签名缺少验证方法（verificationMethod）")
+    if proof.get("type") != PROOF_TYPE:
+        return _malformed("proof.type", f"签名类型须为 {PROOF_TYPE}", method)
+    if proof.get("cryptosuite") != CRYPTOSUITE:
+        return _malformed("proof.cryptosuite", f"不支持的签名套件：{proof.get('cryptosuite')!r}", method)
+    if proof.get("proofPurpose") != expected_purpose:
+        return _malformed("proof.proofPurpose", f"签名用途须为 {expected_purpose}", method)
+    created = proof.get("created")
+    if created is not None and (not isinstance(created, str) or not _DATETIME.match(created)):
+        return _malformed("proof.created", "签名时间（created）不是合法的日期时间", method)
+    proof_value = proof.get("proofValue")
+    if not isinstance(proof_value, str) or not proof_value.startswith("z"):
+        return _malformed("proof.proofValue", "签名值（proofValue）须为以“z”开头的 base58-btc 文本", method)
+    try:
+        signature = base58btc_decode(proof_value[1:])
+    except ValueError:
+        return _malformed("proof.proofValue", "签名值（proofValue）含有非 base58 字符", method)
+    if len(signature) != 64:
+        return _malformed("proof.proofValue", f"签名值长度应为 64 字节，实为 {len(signature)} 字节", method)
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    options = {key: value for key, value in proof.items() if key != "proofValue"}
+    if "@context" in options:
+        proof_context = options["@context"]
+        doc_context = unsecured.get("@context")
+        if not isinstance(proof_context, list) or not isinstance(doc_context, list):
+            return _malformed("proof.@context", "签名与文档的 @context 须为列表", method)
+        if doc_context[: len(proof_context)] != proof_context:
+            return _malformed("proof.@context", "签名的 @context 与文档的 @context 不一致", method)
+    key = resolve_key(method)
+    if key is None:
+        return VerificationResult(ProofStatus.UNKNOWN_KEY, f"未知的签发密钥：{method}", method)
+    try:
+        data = hash_data(options, unsecured)
+    except CanonicalisationError as error:
+        return _malformed("$", f"文档无法规范化：{error}", method)
+    if not key.verify(signature, data):
+        return VerificationResult(
+            ProofStatus.INVALID_SIGNATURE, "签名与内容不符：文档已被篡改或并非此密钥签发", method
+        )
+    return VerificationResult(ProofStatus.VERIFIED, "签名有效", method)
+
+
+# ---------------------------------------------------------------------------------------------
+# key ring
+
+
+class KeyRing:
+    """Issuer keys over time: sign with the current key, verify with any key ever published.
+
+    A key's controller (the issuer id) is the part of its ``key_id`` before ``#``.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, VerificationKey] = {}
+        self._current: Signer | None = None
+
+    def add_signer(self, signer: Signer, *, current: bool = True) -> None:
+        """Publish ``signer``'s public key; with ``current`` it signs from now on (rotation)."""
+        self._keys[signer.key_id] = signer.public_key()
+        if current:
+            self._current = signer
+
+    def publish(self, key: VerificationKey) -> None:
+        """Add a verify-only key (an earlier key whose private half is retired or held elsewhere)."""
+        self._keys[key.key_id] = key
+
+    @property
+    def current(self) -> Signer:
+        if self._current is None:
+            raise LookupError("密钥环中没有可用于签名的当前密钥")
+        return self._current
+
+    def resolve(self, key_id: str) -> VerificationKey | None:
+        return self._keys.get(key_id)
+
+    def controller_of(self, key_id: str) -> str | None:
+        return key_id.split("#", 1)[0] if key_id in self._keys else None
+
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def sign(self, document: Mapping[str, Any], created: datetime | str) -> dict[str, Any]:
+        return add_proof(document, self.current, created)
+
+    def verify(self, document: Mapping[str, Any]) -> VerificationResult:
+        return verify_proof(document, self.resolve)
