@@ -105,13 +105,15 @@ class StatusList:
             raise StatusListError("encodedList 须为 multibase base64url（以“u”开头）")
         body = encoded_list[1:]
         try:
-            compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            compressed = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
             decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             raw = decompressor.decompress(compressed, _MAX_DECOMPRESSED)
         except (binascii.Error, ValueError, zlib.error) as error:
             raise StatusListError(f"encodedList 无法解码：{error}") from error
         if decompressor.unconsumed_tail:
             raise StatusListError("encodedList 解压后过大")
+        if not decompressor.eof:
+            raise StatusListError("encodedList 无法解码：GZIP 数据不完整")
         if len(raw) * 8 < MIN_ENTRIES:
             raise StatusListError(f"状态列表仅有 {len(raw) * 8} 项，少于规范要求的 {MIN_ENTRIES} 项")
         status_list = cls(len(raw) * 8, purpose, issuer)
