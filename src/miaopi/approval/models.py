@@ -46,6 +46,12 @@ class Application(Base):
     statutory_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     decision_micros: Mapped[int] = mapped_column(Integer)
     timings: Mapped[dict[str, int]] = mapped_column(JSON)
+    # Manual review (人工审核): who holds the case, and the decision a person made.
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    review_legal_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),

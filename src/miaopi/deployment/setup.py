@@ -21,6 +21,7 @@ from miaopi.auth import (
 from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
+from miaopi.review import ReviewQueue
 from miaopi.sharing import CatalogueError, Grant, ResourceCatalogue, SharingExchange
 from miaopi.store import Database
 
@@ -97,6 +98,7 @@ class Deployment:
     accounts: Accounts
     verifier: DevelopmentVerifier
     approval: ApprovalService
+    review: ReviewQueue
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -168,6 +170,7 @@ class Deployment:
             accounts=Accounts(database),
             verifier=verifier,
             approval=approval,
+            review=ReviewQueue(database, approval.audit),
             problems=problems,
         )
 

@@ -1,0 +1,144 @@
+"""Reviewers' API: the department's queue, claiming, deciding (人工审核)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from miaopi.api.dependencies import deployment
+from miaopi.api.security import CurrentPrincipal
+from miaopi.approval.models import Application
+from miaopi.approval.pipeline import STATUS_LABELS
+from miaopi.deployment import Deployment
+from miaopi.review import ReviewConflict, ReviewDecisionIn
+
+router = APIRouter(prefix="/review", tags=["人工审核"])
+CurrentDeployment = Annotated[Deployment, Depends(deployment)]
+
+
+class ReviewCaseOut(BaseModel):
+    case_no: str
+    item_code: str
+    item_name: str
+    applicant: str
+    status: str
+    status_label: str
+    reasons: list[dict[str, Any]]
+    submitted_at: dt.datetime
+    statutory_deadline: dt.date | None
+    promised_deadline: dt.date | None
+    claimed_by: str | None
+    reviewed_by: str | None
+    review_comment: str | None
+    review_legal_basis: str | None
+
+    @classmethod
+    def of(cls, case: Application) -> ReviewCaseOut:
+        return cls(
+            case_no=case.case_no,
+            item_code=case.item_code,
+            item_name=case.item_name,
+            applicant=case.applicant,
+            status=case.status,
+            status_label=STATUS_LABELS.get(case.status, "人工审核办结"),
+            reasons=list(case.reasons),
+            submitted_at=case.submitted_at,
+            statutory_deadline=case.statutory_deadline,
+            promised_deadline=case.promised_deadline,
+            claimed_by=case.claimed_by,
+            reviewed_by=case.reviewed_by,
+            review_comment=case.review_comment,
+            review_legal_basis=case.review_legal_basis,
+        )
+
+
+class EvidenceOut(BaseModel):
+    resource: str
+    provider: str
+    source: str
+    read_at: dt.datetime
+    content_hash: str
+    records: list[dict[str, Any]]
+
+
+class ReviewDetailOut(ReviewCaseOut):
+    explanation: list[dict[str, Any]]
+    materials: list[dict[str, Any]]
+    form: dict[str, Any]
+    evidence: list[EvidenceOut]
+
+
+def _call(action: Any) -> Any:
+    try:
+        return action()
+    except PermissionError as error:
+        raise HTTPException(403, str(error)) from None
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+    except ReviewConflict as error:
+        raise HTTPException(409, str(error)) from None
+
+
+@router.get("/cases", response_model=list[ReviewCaseOut], summary="本部门待人工审核的办件")
+def queue(
+    who: CurrentPrincipal,
+    current: CurrentDeployment,
+    item: Annotated[str | None, Query(max_length=64, description="事项编码")] = None,
+    reason: Annotated[str | None, Query(max_length=40, description="转人工原因代码，如 unknown_fact")] = None,
+    claimed: Annotated[
+        Literal["any", "me", "none"], Query(description="any 全部 / me 我认领的 / none 未认领")
+    ] = "any",
+    overdue_on: Annotated[dt.date | None, Query(description="只看该日已超过法定期限的")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewCaseOut]:
+    cases = _call(
+        lambda: current.review.cases(
+            who, item_code=item, reason=reason, claimed=claimed, overdue_on=overdue_on, limit=limit
+        )
+    )
+    return [ReviewCaseOut.of(case) for case in cases]
+
+
+@router.get(
+    "/cases/{case_no}", response_model=ReviewDetailOut, summary="办件详情：机器说明、证据及来源、转人工原因"
+)
+def detail(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewDetailOut:
+    case, evidence = _call(lambda: current.review.case(who, case_no))
+    return ReviewDetailOut(
+        **ReviewCaseOut.of(case).model_dump(),
+        explanation=list(case.explanation),
+        materials=list(case.materials),
+        form=dict(case.form),
+        evidence=[
+            EvidenceOut(
+                resource=row.resource,
+                provider=row.provider,
+                source=row.source,
+                read_at=row.read_at,
+                content_hash=row.content_hash,
+                records=list(row.records),
+            )
+            for row in evidence
+        ],
+    )
+
+
+@router.post(
+    "/cases/{case_no}/claim", response_model=ReviewCaseOut, summary="认领办件（同一时间只能一人认领）"
+)
+def claim(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewCaseOut:
+    return ReviewCaseOut.of(_call(lambda: current.review.claim(who, case_no)))
+
+
+@router.post(
+    "/cases/{case_no}/decision",
+    response_model=ReviewCaseOut,
+    summary="作出决定：准予或不予许可（须引用依据）",
+)
+def decide(
+    case_no: str, body: ReviewDecisionIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> ReviewCaseOut:
+    return ReviewCaseOut.of(_call(lambda: current.review.decide(who, case_no, body)))

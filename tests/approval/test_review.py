@@ -1,0 +1,96 @@
+"""Manual review over real HTTP: department-scoped queue, one claimant, decisions that cite the law."""
+
+from __future__ import annotations
+
+import threading
+
+from miaopi.approval import replay
+from miaopi.audit import AuditLog
+from tests.approval.conftest import World
+from tests.approval.test_applications import submit
+from tests.approval.world import ALICE, EVE, FRANK
+
+
+def test_queue_lists_the_departments_review_cases_with_reasons(world: World) -> None:
+    unknown = submit(world, EVE)["case_no"]
+    review_rule = submit(world, FRANK)["case_no"]
+    submit(world, ALICE)  # approved: not in the queue
+    civil = world.officer("civil-1", "civil_affairs")
+    listed = world.http.get("/api/v1/review/cases", headers=civil).json()
+    assert {case["case_no"] for case in listed} == {unknown, review_rule}
+    only_unknown = world.http.get("/api/v1/review/cases?reason=unknown_fact", headers=civil).json()
+    assert [case["case_no"] for case in only_unknown] == [unknown]
+    detail = world.http.get(f"/api/v1/review/cases/{unknown}", headers=civil).json()
+    assert detail["explanation"] and detail["evidence"][0]["content_hash"].startswith("sha256:")
+    assert "unknown_fact" in {reason["code"] for reason in detail["reasons"]}
+    police = world.officer("police-1", "public_security")
+    assert world.http.get("/api/v1/review/cases", headers=police).json() == []
+    assert world.http.get(f"/api/v1/review/cases/{unknown}", headers=police).status_code == 404
+    assert world.http.post(f"/api/v1/review/cases/{unknown}/claim", headers=police).status_code == 404
+    assert world.http.get("/api/v1/review/cases", headers=world.headers(ALICE)).status_code == 403
+
+
+def test_two_reviewers_claiming_at_once_one_wins(world: World) -> None:
+    case_no = submit(world, EVE)["case_no"]
+    reviewers = [world.officer(f"civil-{n}", "civil_affairs") for n in range(4)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def claim(headers: dict[str, str]) -> None:
+        response = world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=headers)
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=claim, args=(headers,)) for headers in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 409, 409, 409]
+
+
+def test_decide_requires_the_claim_and_a_legal_basis_for_refusal(world: World) -> None:
+    case_no = submit(world, FRANK)["case_no"]
+    first = world.officer("civil-a", "civil_affairs")
+    second = world.officer("civil-b", "civil_affairs")
+    unclaimed = world.http.post(
+        f"/api/v1/review/cases/{case_no}/decision",
+        json={"decision": "approve", "comment": "同意"},
+        headers=first,
+    )
+    assert unclaimed.status_code == 409 and "尚未认领" in unclaimed.json()["error"]["message"]
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=first).status_code == 200
+    taken = world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=second)
+    assert taken.status_code == 409 and "civil-a" in taken.json()["error"]["message"]
+    by_other = world.http.post(
+        f"/api/v1/review/cases/{case_no}/decision",
+        json={"decision": "approve", "comment": "同意"},
+        headers=second,
+    )
+    assert by_other.status_code == 409
+    no_basis = world.http.post(
+        f"/api/v1/review/cases/{case_no}/decision",
+        json={"decision": "reject", "comment": "不符合"},
+        headers=first,
+    )
+    assert no_basis.status_code == 422 and "legal_basis" in no_basis.text
+    refused = world.http.post(
+        f"/api/v1/review/cases/{case_no}/decision",
+        json={"decision": "reject", "comment": "非本市户籍", "legal_basis": "《深圳市老年人优待办法》第三条"},
+        headers=first,
+    )
+    assert refused.status_code == 200 and refused.json()["status"] == "rejected"
+    again = world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=second)
+    assert again.status_code == 409 and "已办结" in again.json()["error"]["message"]
+    applicant_view = world.http.get(f"/api/v1/applications/{case_no}", headers=world.headers(FRANK)).json()
+    assert applicant_view["status"] == "rejected"
+    progress = world.http.get(f"/api/v1/progress/{case_no}").json()
+    assert [step["step"] for step in progress["steps"]][-2:] == ["claimed", "decided"]
+    with world.deployment.database.session() as session:
+        verdict = AuditLog().verify(session)
+        assert verdict.ok and verdict.checked == 3
+        actions = [entry.action for entry in AuditLog().entries(session, target=case_no)]
+        assert actions == ["application.decided", "review.claimed", "review.decided"]
+        assert replay(
+            session, world.deployment.catalog, case_no
+        ).identical  # the machine's part still replays
