@@ -10,6 +10,7 @@ check = ``(37 − p) mod 36`` written as 0–9A–Z.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from miaopi.identity.errors import IdentifierError
@@ -17,6 +18,9 @@ from miaopi.identity.errors import IdentifierError
 ROOT = "1.2.156.3005.2"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _VALUES = {char: value for value, char in enumerate(ALPHABET)}
+# one MOD 37,36 step per (state p, character): p' = ((p + v) mod 36 or 36) × 2 mod 37
+_STEP = [{char: (((p + value) % 36 or 36) * 2) % 37 for char, value in _VALUES.items()} for p in range(37)]
+_FIELD = re.compile("[0-9A-Z]+")
 _FIELD_NAMES = ("证照类型代码", "发证机关代码", "流水号", "版本号", "校验位")
 
 __all__ = [
@@ -34,14 +38,15 @@ def check_character(body: str) -> str:
     if not body:
         raise IdentifierError("length", "计算校验位的内容不能为空")
     p = 36
-    for position, char in enumerate(body, start=1):
-        value = _VALUES.get(char)
-        if value is None:
-            raise IdentifierError(
-                "character", f"第 {position} 位字符“{char}”无效：只允许数字 0–9 和大写字母 A–Z"
-            )
-        p = (p + value) % 36 or 36
-        p = (p * 2) % 37
+    step = _STEP
+    try:
+        for char in body:
+            p = step[p][char]
+    except KeyError:
+        position, char = next((i, c) for i, c in enumerate(body, start=1) if c not in _VALUES)
+        raise IdentifierError(
+            "character", f"第 {position} 位字符“{char}”无效：只允许数字 0–9 和大写字母 A–Z"
+        ) from None
     return ALPHABET[(37 - p) % 36]
 
 
@@ -66,6 +71,8 @@ class LicenceIdentifier:
 def _check_field(name: str, value: str) -> None:
     if not value:
         raise IdentifierError("fields", f"{name}不能为空")
+    if _FIELD.fullmatch(value):
+        return
     for position, char in enumerate(value, start=1):
         if char not in _VALUES:
             hint = "（字母须大写）" if char.isascii() and char.isalpha() else ""

@@ -62,69 +62,50 @@ def _utf16_key(name: str) -> bytes:
     return name.encode("utf-16-be", "surrogatepass")
 
 
-def _serialise(value: Any, out: list[str]) -> None:
+def _serialise(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        out.append(_escape(value))
-    elif kind is dict:
-        names = list(value)
+        return _escape(value)
+    if kind is dict:
+        try:
+            ascii_names = "".join(value).isascii()
+        except TypeError:
+            bad = next(name for name in value if type(name) is not str)
+            raise CanonicalisationError(f"JSON 对象的键必须是字符串：{bad!r}") from None
+        names = sorted(value) if ascii_names else sorted(value, key=_utf16_key)
+        escape = _escape
+        parts = []
         for name in names:
-            if type(name) is not str:
-                raise CanonicalisationError(f"JSON 对象的键必须是字符串：{name!r}")
-        if all(name.isascii() for name in names):
-            names.sort()
-        else:
-            names.sort(key=_utf16_key)
-        out.append("{")
-        first = True
-        for name in names:
-            if first:
-                first = False
-            else:
-                out.append(",")
-            out.append(_escape(name))
-            out.append(":")
-            _serialise(value[name], out)
-        out.append("}")
-    elif kind is list or kind is tuple:
-        out.append("[")
-        first = True
-        for item in value:
-            if first:
-                first = False
-            else:
-                out.append(",")
-            _serialise(item, out)
-        out.append("]")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif value is None:
-        out.append("null")
-    elif kind is int:
+            item = value[name]
+            parts.append(escape(name) + ":" + (escape(item) if type(item) is str else _serialise(item)))
+        return "{" + ",".join(parts) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ",".join([_serialise(item) for item in value]) + "]"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if kind is int:
         if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-            out.append(str(value))
-        else:
-            # beyond 2**53 only integers that are exactly a double have a canonical form
-            try:
-                exact = float(value) == value
-            except OverflowError:
-                exact = False
-            if not exact:
-                raise CanonicalisationError(f"整数无法精确表示为 IEEE 754 双精度数：{value}")
-            out.append(format_number(float(value)))
-    elif kind is float:
-        out.append(format_number(value))
-    else:
-        raise CanonicalisationError(f"无法规范化为 JSON 的类型：{kind.__name__}")
+            return str(value)
+        # beyond 2**53 only integers that are exactly a double have a canonical form
+        try:
+            exact = float(value) == value
+        except OverflowError:
+            exact = False
+        if not exact:
+            raise CanonicalisationError(f"整数无法精确表示为 IEEE 754 双精度数：{value}")
+        return format_number(float(value))
+    if kind is float:
+        return format_number(value)
+    raise CanonicalisationError(f"无法规范化为 JSON 的类型：{kind.__name__}")
 
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, int, float, bool, None)."""
-    out: list[str] = []
-    _serialise(value, out)
     try:
-        return "".join(out).encode("utf-8")
+        return _serialise(value).encode("utf-8")
     except UnicodeEncodeError as error:
         raise CanonicalisationError("JSON 字符串中含有孤立的代理字符（lone surrogate）") from error

@@ -57,26 +57,47 @@ ED25519_PRIV_HEADER = b"\x80\x26"
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: index for index, char in enumerate(_B58)}
+# Pairs of digits (58**2 = 3364 entries) and 10-digit chunks keep the big-integer work small.
+_PAIRS = [a + b for a in _B58 for b in _B58]
+_PAIR_INDEX = {pair: index for index, pair in enumerate(_PAIRS)}
+_CHUNK = 58**10
 
 
 def base58btc_encode(data: bytes) -> str:
     """Bitcoin base58 (no check); leading zero bytes become leading ``1``."""
     number = int.from_bytes(data, "big")
-    chars: list[str] = []
+    chunks: list[str] = []
     while number:
-        number, remainder = divmod(number, 58)
-        chars.append(_B58[remainder])
+        number, chunk = divmod(number, _CHUNK)
+        c4, p5 = divmod(chunk, 3364)
+        c3, p4 = divmod(c4, 3364)
+        c2, p3 = divmod(c3, 3364)
+        p1, p2 = divmod(c2, 3364)
+        chunks.append(_PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4] + _PAIRS[p5])
+    text = "".join(reversed(chunks)).lstrip("1")
     zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(chars))
+    return "1" * zeros + text
 
 
 def base58btc_decode(text: str) -> bytes:
+    head = len(text) % 10
+    padded = "1" * ((10 - head) % 10) + text  # leading "1" digits are zeros
     number = 0
-    for char in text:
-        index = _B58_INDEX.get(char)
-        if index is None:
-            raise ValueError(f"base58 字符“{char}”无效")
-        number = number * 58 + index
+    try:
+        for start in range(0, len(padded), 10):
+            chunk = padded[start : start + 10]
+            index = _PAIR_INDEX
+            number = number * _CHUNK + (
+                (
+                    ((index[chunk[0:2]] * 3364 + index[chunk[2:4]]) * 3364 + index[chunk[4:6]]) * 3364
+                    + index[chunk[6:8]]
+                )
+                * 3364
+                + index[chunk[8:10]]
+            )
+    except KeyError:
+        bad = next(char for char in text if char not in _B58_INDEX)
+        raise ValueError(f"base58 字符“{bad}”无效") from None
     zeros = len(text) - len(text.lstrip("1"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     return b"\0" * zeros + body

@@ -131,6 +131,9 @@ def _check_structure(document: Any) -> _Parsed:
     return _Parsed(identifier, issuer_id, valid_from, valid_until, _status_entries(document))
 
 
+_PURPOSES = {purpose.value: purpose for purpose in StatusPurpose}
+
+
 def _status_entries(document: Mapping[str, Any]) -> tuple[_Entry, ...]:
     raw = document.get("credentialStatus")
     if raw is None:
@@ -141,13 +144,12 @@ def _status_entries(document: Mapping[str, Any]) -> tuple[_Entry, ...]:
         path = f"credentialStatus[{position}]"
         if not isinstance(item, Mapping) or item.get("type") != "BitstringStatusListEntry":
             raise _Malformed(path, f"{path} 须为 BitstringStatusListEntry 对象")
-        purpose_text = _require_str(item, "statusPurpose", f"{path}.statusPurpose")
-        try:
-            purpose = StatusPurpose(purpose_text)
-        except ValueError:
-            raise _Malformed(f"{path}.statusPurpose", f"不支持的状态用途：“{purpose_text}”") from None
-        index_text = _require_str(item, "statusListIndex", f"{path}.statusListIndex")
-        if not index_text.isascii() or not index_text.isdigit():
+        purpose_text = item.get("statusPurpose")
+        purpose = _PURPOSES.get(purpose_text) if isinstance(purpose_text, str) else None
+        if purpose is None:
+            raise _Malformed(f"{path}.statusPurpose", f"不支持的状态用途：“{purpose_text}”")
+        index_text = item.get("statusListIndex")
+        if not isinstance(index_text, str) or not index_text.isascii() or not index_text.isdigit():
             raise _Malformed(f"{path}.statusListIndex", f"状态索引须为十进制数字文本，收到“{index_text}”")
         list_url = _require_str(item, "statusListCredential", f"{path}.statusListCredential")
         entries.append(_Entry(purpose, int(index_text), list_url))

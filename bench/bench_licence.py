@@ -1,0 +1,177 @@
+"""Electronic licences: issued (build + eddsa-jcs-2022 sign) and verified (full verdict: structure,
+signature, status lists, validity) per second, against raw Ed25519 sign/verify from
+``cryptography`` measured in the same run — the ceiling no licence code can beat.
+
+Each figure is measured in one process and with one process per core (``--processes``, default
+all cores), each process running the same loop; ratios compare like with like.
+
+    .venv/bin/python bench/bench_licence.py [--seconds 3] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from miaopi.licence import (
+    Ed25519Signer,
+    HolderCodeType,
+    Issuer,
+    KeyRing,
+    LicenceHolder,
+    StatusList,
+    StatusPurpose,
+    StatusReference,
+    build_credential,
+    make_identifier,
+    verify_licence,
+    verify_proof,
+)
+
+ISSUER = Issuer(
+    "https://zwfw.example.gov.cn/issuers/330105-scjg", "杭州市拱墅区市场监督管理局", "11330105002500287C"
+)
+HOLDER = LicenceHolder("91330105MA2XXXXX0X", HolderCodeType.CREDIT_CODE, "杭州某某餐饮有限公司")
+REVOCATION_URL = "https://zwfw.example.gov.cn/status/330105/revocation/1"
+SUSPENSION_URL = "https://zwfw.example.gov.cn/status/330105/suspension/1"
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+TODAY = date(2026, 11, 22)
+
+RING = KeyRing()
+RING.add_signer(
+    Ed25519Signer.from_multibase(f"{ISSUER.id}#key-1", "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
+)
+LISTS = {
+    REVOCATION_URL: StatusList(purpose=StatusPurpose.REVOCATION, issuer=ISSUER.id),
+    SUSPENSION_URL: StatusList(purpose=StatusPurpose.SUSPENSION, issuer=ISSUER.id),
+}
+RAW_KEY = Ed25519PrivateKey.generate()
+RAW_PUBLIC = RAW_KEY.public_key()
+MESSAGE = os.urandom(64)  # eddsa-jcs-2022 signs 64 bytes (two SHA-256 digests)
+RAW_SIGNATURE = RAW_KEY.sign(MESSAGE)
+
+
+def issue(serial: int) -> dict[str, object]:
+    document = build_credential(
+        identifier=make_identifier("11100000000013338W009", ISSUER.code, f"{serial:010d}", 1),
+        licence_type="FoodBusinessLicence",
+        licence_name="食品经营许可证",
+        issuer=ISSUER,
+        holder=HOLDER,
+        valid_from=date(2026, 11, 22),
+        valid_until=date(2031, 11, 21),
+        licence_fields={
+            "经营场所": "杭州市拱墅区某某路 1 号",
+            "主体业态": "餐饮服务经营者",
+            "经营项目": ["热食类食品制售"],
+        },
+        status=[
+            StatusReference(StatusPurpose.REVOCATION, serial % 131_072, REVOCATION_URL),
+            StatusReference(StatusPurpose.SUSPENSION, serial % 131_072, SUSPENSION_URL),
+        ],
+        licence_number=f"JY1330105{serial:07d}",
+        jurisdiction_code="330105",
+    )
+    return RING.sign(document, NOW)
+
+
+SAMPLE = [issue(serial) for serial in range(256)]
+
+
+def op_issue(i: int) -> None:
+    issue(i)
+
+
+def op_verify(i: int) -> None:
+    verdict = verify_licence(SAMPLE[i & 255], RING, LISTS, TODAY)
+    assert verdict.valid, verdict
+
+
+def op_verify_proof(i: int) -> None:
+    assert verify_proof(SAMPLE[i & 255], RING.resolve).verified
+
+
+def op_raw_sign(i: int) -> None:
+    RAW_KEY.sign(MESSAGE)
+
+
+def op_raw_verify(i: int) -> None:
+    RAW_PUBLIC.verify(RAW_SIGNATURE, MESSAGE)
+
+
+OPERATIONS: dict[str, Callable[[int], None]] = {
+    "issue": op_issue,
+    "verify": op_verify,
+    "verify_proof": op_verify_proof,
+    "raw_sign": op_raw_sign,
+    "raw_verify": op_raw_verify,
+}
+
+
+def rate(name: str, seconds: float) -> float:
+    """Operations per second in this process for ``seconds`` (after a short warm-up)."""
+    operation = OPERATIONS[name]
+    for i in range(200):
+        operation(i)
+    done = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for i in range(done, done + 200):
+            operation(i)
+        done += 200
+        now = time.perf_counter()
+        if now >= deadline:
+            return done / (now - start)
+
+
+def _worker(arguments: tuple[str, float]) -> float:
+    return rate(*arguments)
+
+
+def parallel_rate(name: str, seconds: float, processes: int) -> float:
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        return sum(pool.map(_worker, [(name, seconds)] * processes))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    sample_size = len(str(SAMPLE[0]).encode())
+    print(
+        f"licence credential: ~{sample_size} bytes as Python text; {args.processes} processes for the parallel column"
+    )
+    results: dict[str, tuple[float, float]] = {}
+    for name in OPERATIONS:
+        single = rate(name, args.seconds)
+        parallel = parallel_rate(name, args.seconds, args.processes) if args.processes > 1 else single
+        results[name] = (single, parallel)
+        print(
+            f"  {name:<13} {single:>10,.0f}/s (1 process)   {parallel:>10,.0f}/s ({args.processes} processes)"
+        )
+    print("ratios (licence ÷ raw Ed25519, same process count):")
+    for name, raw in (("issue", "raw_sign"), ("verify", "raw_verify"), ("verify_proof", "raw_verify")):
+        single = results[name][0] / results[raw][0]
+        parallel = results[name][1] / results[raw][1]
+        print(
+            f"  {name:<13} ÷ {raw:<10} {single:6.2f} (1 process)   {parallel:6.2f} ({args.processes} processes)"
+        )
+    target = 5_000
+    issued, verified = results["issue"][1], results["verify"][1]
+    print(
+        f"target ≥ {target:,}/s: issued {issued:,.0f}/s {'met' if issued >= target else 'NOT met'}, "
+        f"verified {verified:,.0f}/s {'met' if verified >= target else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
