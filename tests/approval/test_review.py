@@ -94,3 +94,47 @@ def test_decide_requires_the_claim_and_a_legal_basis_for_refusal(world: World) -
         assert replay(
             session, world.deployment.catalog, case_no
         ).identical  # the machine's part still replays
+
+
+def test_ratings_and_follow_ups(world: World) -> None:
+    approved = submit(world, ALICE)["case_no"]
+    pending = submit(world, EVE)["case_no"]
+    applicant = world.headers(ALICE)
+    not_closed = world.http.post(
+        f"/api/v1/applications/{pending}/rating", json={"grade": "满意"}, headers=world.headers(EVE)
+    )
+    assert not_closed.status_code == 409 and "办结后" in not_closed.json()["error"]["message"], (
+        not_closed.text
+    )
+    other = world.http.post(
+        f"/api/v1/applications/{approved}/rating", json={"grade": "满意"}, headers=world.headers(EVE)
+    )
+    assert other.status_code == 404
+    bad_grade = world.http.post(
+        f"/api/v1/applications/{approved}/rating", json={"grade": "还行"}, headers=applicant
+    )
+    assert bad_grade.status_code == 422 and "grade" in bad_grade.text
+    rated = world.http.post(
+        f"/api/v1/applications/{approved}/rating",
+        json={"grade": "不满意", "comment": "短信通知太晚"},
+        headers=applicant,
+    )
+    assert rated.status_code == 201
+    # 15 working days from Sunday 2026-11-22: Monday 2026-11-23 is the first, 2026-12-11 the fifteenth.
+    assert rated.json()["follow_up_due"] == "2026-12-11"
+    twice = world.http.post(
+        f"/api/v1/applications/{approved}/rating", json={"grade": "满意"}, headers=applicant
+    )
+    assert twice.status_code == 409
+    civil = world.officer("civil-f", "civil_affairs")
+    (follow_up,) = world.http.get("/api/v1/review/follow-ups", headers=civil).json()
+    assert follow_up["case_no"] == approved and follow_up["grade"] == "不满意"
+    police = world.officer("police-f", "public_security")
+    assert world.http.get("/api/v1/review/follow-ups", headers=police).json() == []
+    closed = world.http.post(
+        f"/api/v1/review/follow-ups/{approved}/close", json={"note": "已电话回访并致歉"}, headers=civil
+    )
+    assert closed.status_code == 200 and closed.json()["follow_up_by"] == "officer:civil-f"
+    assert world.http.get("/api/v1/review/follow-ups", headers=civil).json() == []
+    again = world.http.post(f"/api/v1/review/follow-ups/{approved}/close", json={"note": "x"}, headers=civil)
+    assert again.status_code == 409

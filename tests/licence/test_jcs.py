@@ -146,3 +146,13 @@ def test_canonical_form_parses_back_to_the_same_value(value: object) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_numbers_round_trip(value: float) -> None:
     assert float(format_number(value)) == value
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=4), st.integers(0, 9), max_size=8
+    )
+)
+def test_member_order_is_utf16_code_unit_order(value: dict[str, int]) -> None:
+    keys = list(json.loads(canonicalize(value)))
+    assert keys == sorted(value, key=lambda name: name.encode("utf-16-be"))

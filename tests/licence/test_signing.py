@@ -213,3 +213,8 @@ def test_created_must_be_aware() -> None:
     with pytest.raises(ValueError, match="时区"):
         add_proof({}, signer, datetime(2026, 1, 1))
     assert add_proof({}, signer, NOW)["proof"]["created"] == "2026-11-22T10:00:00Z"
+
+
+def test_document_already_signed_is_refused(vector_signer: Ed25519Signer) -> None:
+    with pytest.raises(ValueError, match="已带有签名"):
+        add_proof(SIGNED, vector_signer, "2023-02-24T23:36:38Z")

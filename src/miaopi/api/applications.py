@@ -22,6 +22,7 @@ from miaopi.approval import (
 from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS, decision_of, may_see
 from miaopi.deployment import Deployment
+from miaopi.review import RatingIn, ReviewConflict
 
 router = APIRouter(tags=["秒批"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -146,3 +147,25 @@ def progress(case_no: str, current: CurrentDeployment) -> PublicProgress:
 def stats(current: CurrentDeployment) -> list[ItemFigures]:
     with current.database.session() as session:
         return item_figures(session, current.catalog)
+
+
+class RatingOut(BaseModel):
+    case_no: str
+    grade: str
+    follow_up_due: dt.date | None
+
+
+@router.post(
+    "/applications/{case_no}/rating",
+    response_model=RatingOut,
+    status_code=201,
+    summary="好差评：评价已办结的办件",
+)
+def rate(case_no: str, body: RatingIn, who: CurrentPrincipal, current: CurrentDeployment) -> RatingOut:
+    try:
+        rating = current.ratings.rate(who, case_no, body)
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+    except ReviewConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return RatingOut(case_no=rating.case_no, grade=body.grade, follow_up_due=rating.follow_up_due)

@@ -13,7 +13,7 @@ from miaopi.api.security import CurrentPrincipal
 from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS
 from miaopi.deployment import Deployment
-from miaopi.review import ReviewConflict, ReviewDecisionIn
+from miaopi.review import GRADE_NAMES, FollowUpCloseIn, ReviewConflict, ReviewDecisionIn
 
 router = APIRouter(prefix="/review", tags=["人工审核"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -142,3 +142,44 @@ def decide(
     case_no: str, body: ReviewDecisionIn, who: CurrentPrincipal, current: CurrentDeployment
 ) -> ReviewCaseOut:
     return ReviewCaseOut.of(_call(lambda: current.review.decide(who, case_no, body)))
+
+
+class FollowUpOut(BaseModel):
+    case_no: str
+    grade: str
+    comment: str | None
+    rated_at: dt.datetime
+    follow_up_due: dt.date | None
+    follow_up_closed_at: dt.datetime | None
+    follow_up_by: str | None
+    follow_up_note: str | None
+
+    @classmethod
+    def of(cls, rating: Any) -> FollowUpOut:
+        return cls(
+            case_no=rating.case_no,
+            grade=GRADE_NAMES[rating.grade],
+            comment=rating.comment,
+            rated_at=rating.rated_at,
+            follow_up_due=rating.follow_up_due,
+            follow_up_closed_at=rating.follow_up_closed_at,
+            follow_up_by=rating.follow_up_by,
+            follow_up_note=rating.follow_up_note,
+        )
+
+
+@router.get("/follow-ups", response_model=list[FollowUpOut], summary="差评回访（本部门）")
+def follow_ups(
+    who: CurrentPrincipal, current: CurrentDeployment, open_only: Annotated[bool, Query(alias="open")] = True
+) -> list[FollowUpOut]:
+    return [
+        FollowUpOut.of(rating)
+        for rating in _call(lambda: current.ratings.follow_ups(who, open_only=open_only))
+    ]
+
+
+@router.post("/follow-ups/{case_no}/close", response_model=FollowUpOut, summary="办结差评回访")
+def close_follow_up(
+    case_no: str, body: FollowUpCloseIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> FollowUpOut:
+    return FollowUpOut.of(_call(lambda: current.ratings.close(who, case_no, body)))

@@ -21,7 +21,7 @@ from miaopi.auth import (
 from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
-from miaopi.review import ReviewQueue
+from miaopi.review import Ratings, ReviewQueue
 from miaopi.sharing import CatalogueError, Grant, ResourceCatalogue, SharingExchange
 from miaopi.store import Database
 
@@ -99,6 +99,7 @@ class Deployment:
     verifier: DevelopmentVerifier
     approval: ApprovalService
     review: ReviewQueue
+    ratings: Ratings
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -171,6 +172,7 @@ class Deployment:
             verifier=verifier,
             approval=approval,
             review=ReviewQueue(database, approval.audit),
+            ratings=Ratings(database, deadline, today, approval.audit),
             problems=problems,
         )
 

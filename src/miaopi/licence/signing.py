@@ -235,8 +235,12 @@ def add_proof(
     verification_method: str | None = None,
     proof_purpose: str = "assertionMethod",
 ) -> dict[str, Any]:
-    """A copy of ``document`` with an ``eddsa-jcs-2022`` DataIntegrityProof added."""
-    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    """A copy of ``document`` with an ``eddsa-jcs-2022`` DataIntegrityProof added.
+
+    ``document`` must not carry a proof already (proof sets and chains are not supported)."""
+    if "proof" in document:
+        raise ValueError("文档已带有签名（proof），不能重复签名")
+    unsecured = dict(document)
     options: dict[str, Any] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,

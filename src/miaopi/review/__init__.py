@@ -6,5 +6,14 @@ decided by that reviewer; a refusal cites the rule or law it rests on.
 """
 
 from miaopi.review.queue import ReviewConflict, ReviewDecisionIn, ReviewQueue
+from miaopi.review.ratings import GRADE_NAMES, FollowUpCloseIn, RatingIn, Ratings
 
-__all__ = ["ReviewConflict", "ReviewDecisionIn", "ReviewQueue"]
+__all__ = [
+    "GRADE_NAMES",
+    "FollowUpCloseIn",
+    "RatingIn",
+    "Ratings",
+    "ReviewConflict",
+    "ReviewDecisionIn",
+    "ReviewQueue",
+]

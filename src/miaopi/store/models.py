@@ -3,4 +3,5 @@
 import miaopi.approval.models
 import miaopi.audit.models
 import miaopi.auth.models
+import miaopi.review.models
 import miaopi.sharing.models  # noqa: F401
