@@ -11,6 +11,7 @@ all cores), each process running the same loop; ratios compare like with like.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import time
@@ -146,9 +147,13 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
-    sample_size = len(str(SAMPLE[0]).encode())
+    sample_size = len(json.dumps(SAMPLE[0], ensure_ascii=False).encode())
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
-        f"licence credential: ~{sample_size} bytes as Python text; {args.processes} processes for the parallel column"
+        f"load average before the run: {load} on {os.cpu_count()} cores (other work on the machine lowers every figure)"
+    )
+    print(
+        f"licence credential: ~{sample_size} bytes of JSON (UTF-8); {args.processes} processes for the parallel column"
     )
     results: dict[str, tuple[float, float]] = {}
     for name in OPERATIONS:
