@@ -218,3 +218,32 @@ def test_created_must_be_aware() -> None:
 def test_document_already_signed_is_refused(vector_signer: Ed25519Signer) -> None:
     with pytest.raises(ValueError, match="已带有签名"):
         add_proof(SIGNED, vector_signer, "2023-02-24T23:36:38Z")
+
+
+def test_controller_document_publishes_every_key_and_loads_elsewhere() -> None:
+    issuer_ring = KeyRing()
+    first = Ed25519Signer.generate(f"{ISSUER}#key-2025")
+    second = Ed25519Signer.generate(f"{ISSUER}#key-2026")
+    issuer_ring.add_signer(first)
+    issuer_ring.add_signer(second)
+    issuer_ring.add_signer(Ed25519Signer.generate("https://other.example/issuer#k"), current=False)
+    document = issuer_ring.controller_document(ISSUER)
+    assert document["id"] == ISSUER
+    assert [m["id"] for m in document["verificationMethod"]] == [first.key_id, second.key_id]
+    assert document["assertionMethod"] == [first.key_id, second.key_id]
+    assert document["verificationMethod"][0]["publicKeyMultibase"].startswith("z6Mk")
+
+    verifier_ring = KeyRing()
+    assert verifier_ring.trust_controller_document(json.loads(json.dumps(document))) == [
+        first.key_id,
+        second.key_id,
+    ]
+    signed = add_proof({"issuer": ISSUER}, first, NOW)
+    assert verifier_ring.verify(signed).verified
+
+
+def test_controller_document_with_foreign_key_is_refused() -> None:
+    signer = Ed25519Signer.generate("https://evil.example/issuer#k")
+    document = {"id": ISSUER, "verificationMethod": [signer.verification_method()]}
+    with pytest.raises(ValueError, match="不属于"):
+        KeyRing().trust_controller_document(document)

@@ -126,6 +126,10 @@ class VerificationKey(ABC):
     def verify(self, signature: bytes, data: bytes) -> bool:
         """True when ``signature`` is valid for ``data``."""
 
+    @abstractmethod
+    def verification_method(self) -> dict[str, str]:
+        """The key as a verification method (Multikey) for the issuer's controller document."""
+
 
 class Signer(VerificationKey):
     """A private key identified by ``key_id`` (a verification method URL: ``<controller>#<fragment>``)."""
@@ -202,6 +206,9 @@ class Ed25519Signer(Signer):
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         return self._public.verify(signature, data)
+
+    def verification_method(self) -> dict[str, str]:
+        return self._public.verification_method()
 
     def public_key(self) -> Ed25519VerificationKey:
         return self._public
@@ -381,6 +388,45 @@ class KeyRing:
 
     def sign(self, document: Mapping[str, Any], created: datetime | str) -> dict[str, Any]:
         return add_proof(document, self.current, created)
+
+    def controller_document(self, controller: str) -> dict[str, Any]:
+        """The public keys of one issuer as a controller document (to publish at the issuer's URL or
+        as a ``did:web`` document): every key ever used stays listed so old licences keep verifying."""
+        methods = [
+            key.verification_method()
+            for key_id, key in self._keys.items()
+            if key_id.split("#", 1)[0] == controller
+        ]
+        return {
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": controller,
+            "verificationMethod": methods,
+            "assertionMethod": [method["id"] for method in methods],
+        }
+
+    def trust_controller_document(self, document: Mapping[str, Any]) -> list[str]:
+        """Add the Ed25519 Multikey keys of a controller document obtained over a trusted channel;
+        only keys whose id and controller belong to the document's ``id`` are taken. Returns their ids."""
+        controller = document.get("id")
+        if not isinstance(controller, str) or not controller:
+            raise ValueError("控制者文档缺少 id")
+        methods = document.get("verificationMethod")
+        if not isinstance(methods, list):
+            raise ValueError("控制者文档缺少 verificationMethod 列表")
+        added = []
+        for method in methods:
+            if not isinstance(method, Mapping) or method.get("type") != "Multikey":
+                continue
+            key_id = method.get("id")
+            if (
+                not isinstance(key_id, str)
+                or key_id.split("#", 1)[0] != controller
+                or method.get("controller") != controller
+            ):
+                raise ValueError(f"验证方法 {key_id!r} 不属于控制者 {controller}")
+            self.publish(Ed25519VerificationKey.from_multibase(key_id, method.get("publicKeyMultibase", "")))
+            added.append(key_id)
+        return added
 
     def verify(self, document: Mapping[str, Any]) -> VerificationResult:
         return verify_proof(document, self.resolve)
