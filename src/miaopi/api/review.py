@@ -183,3 +183,8 @@ def close_follow_up(
     case_no: str, body: FollowUpCloseIn, who: CurrentPrincipal, current: CurrentDeployment
 ) -> FollowUpOut:
     return FollowUpOut.of(_call(lambda: current.ratings.close(who, case_no, body)))
+
+
+@router.post("/cases/{case_no}/release", response_model=ReviewCaseOut, summary="退回待认领")
+def release(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewCaseOut:
+    return ReviewCaseOut.of(_call(lambda: current.review.release(who, case_no)))

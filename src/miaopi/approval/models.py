@@ -52,6 +52,9 @@ class Application(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     review_legal_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Four-eyes items: the first reviewer's decision, waiting for a second reviewer to confirm.
+    first_reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    first_decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),

@@ -391,6 +391,7 @@ class _Loader:
             cases=cases,
             notes=entry.get("notes"),
             file=str(path),
+            four_eyes=bool(entry.get("four_eyes", False)),
         )
 
     def _limit(self, path: Path, entry: LocatedDict, key: str) -> TimeLimit | None:

@@ -125,6 +125,7 @@ class Item(Versioned):
     cases: tuple[Case, ...] = field(default=())
     notes: str | None = None
     file: str = ""
+    four_eyes: bool = False  # high-value item: a second reviewer must confirm a manual decision
 
     @property
     def purpose(self) -> str:

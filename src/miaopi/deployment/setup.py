@@ -171,7 +171,7 @@ class Deployment:
             accounts=Accounts(database),
             verifier=verifier,
             approval=approval,
-            review=ReviewQueue(database, approval.audit),
+            review=ReviewQueue(database, approval.audit, catalog),
             ratings=Ratings(database, deadline, today, approval.audit),
             problems=problems,
         )

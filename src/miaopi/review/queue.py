@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
 from miaopi.audit import AuditLog
 from miaopi.auth import Principal
+from miaopi.catalog import Catalog
 from miaopi.store import Database
 
 
@@ -34,9 +35,12 @@ class ReviewDecisionIn(BaseModel):
 
 
 class ReviewQueue:
-    def __init__(self, database: Database, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self, database: Database, audit: AuditLog | None = None, catalog: Catalog | None = None
+    ) -> None:
         self.database = database
         self.audit = audit or AuditLog()
+        self.catalog = catalog
 
     @staticmethod
     def _reviewer(principal: Principal) -> str:
@@ -115,12 +119,12 @@ class ReviewQueue:
             assert case is not None
             return case
 
-    def decide(self, principal: Principal, case_no: str, decision: ReviewDecisionIn) -> Application:
+    def release(self, principal: Principal, case_no: str) -> Application:
+        """The claimant gives the case back to the queue."""
         department = self._reviewer(principal)
         now = dt.datetime.now(dt.UTC)
-        status = "approved" if decision.decision == "approve" else "rejected"
         with self.database.session() as session:
-            done = cast(
+            released = cast(
                 CursorResult[Any],
                 session.execute(
                     update(Application)
@@ -130,21 +134,92 @@ class ReviewQueue:
                         Application.status == "review",
                         Application.claimed_by == principal.actor,
                     )
-                    .values(
-                        status=status,
-                        decided_at=now,
-                        reviewed_by=principal.actor,
-                        review_comment=decision.comment,
-                        review_legal_basis=decision.legal_basis,
-                    )
+                    .values(claimed_by=None, claimed_at=None)
                 ),
             )
-            if done.rowcount != 1:
+            if released.rowcount != 1:
                 self._explain_refusal(session, case_no, department, principal, deciding=True)
-            label = "作出决定（人工审核：准予）" if status == "approved" else "作出决定（人工审核：不予许可）"
-            self._record(session, case_no, "decided", label, principal, now, "review.decided", status)
+            self._record(
+                session,
+                case_no,
+                "released",
+                "审核人员退回待认领",
+                principal,
+                now,
+                "review.released",
+                "review",
+            )
             case = session.get(Application, case_no)
             assert case is not None
+            return case
+
+    def decide(self, principal: Principal, case_no: str, decision: ReviewDecisionIn) -> Application:
+        """The claimant decides. On a four-eyes item the first decision waits for a second reviewer:
+        the same decision from another reviewer makes it final; a different one returns the case to
+        the queue for a fresh review."""
+        department = self._reviewer(principal)
+        now = dt.datetime.now(dt.UTC)
+        status = "approved" if decision.decision == "approve" else "rejected"
+        verdict = "准予" if status == "approved" else "不予许可"
+        with self.database.session() as session:
+            case = session.scalars(
+                select(Application).where(Application.case_no == case_no).with_for_update()
+            ).first()
+            if (
+                case is None
+                or case.department != department
+                or case.status != "review"
+                or case.claimed_by != principal.actor
+            ):
+                self._explain_refusal(session, case_no, department, principal, deciding=True)
+            assert case is not None
+            item = self.catalog.items.get(case.item_code) if self.catalog else None
+            if item is not None and item.four_eyes:
+                if case.first_decision is None:
+                    case.first_reviewer = principal.actor
+                    case.first_decision = status
+                    case.review_comment = decision.comment
+                    case.review_legal_basis = decision.legal_basis
+                    case.claimed_by = None  # free for the second reviewer
+                    label = f"初审意见：{verdict}，待另一名审核人员复核"
+                    self._record(
+                        session,
+                        case_no,
+                        "first_decision",
+                        label,
+                        principal,
+                        now,
+                        "review.first_decision",
+                        status,
+                    )
+                    return case
+                if case.first_reviewer == principal.actor:
+                    raise ReviewConflict(f"办件 {case_no} 须由另一名审核人员复核（双人复核）")
+                if case.first_decision != status:
+                    case.first_reviewer = None
+                    case.first_decision = None
+                    case.claimed_by = None
+                    label = "复核意见与初审不一致，退回重新审核"
+                    self._record(
+                        session, case_no, "returned", label, principal, now, "review.returned", "review"
+                    )
+                    return case
+                verdict = f"双人复核：{verdict}"
+            case.status = status
+            case.decided_at = now
+            case.reviewed_by = principal.actor
+            case.review_comment = decision.comment
+            case.review_legal_basis = decision.legal_basis
+            self._record(
+                session,
+                case_no,
+                "decided",
+                f"作出决定（人工审核：{verdict}）",
+                principal,
+                now,
+                "review.decided",
+                status,
+            )
             return case
 
     def _explain_refusal(
