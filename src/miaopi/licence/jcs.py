@@ -62,10 +62,6 @@ def _utf16_key(name: str) -> bytes:
     return name.encode("utf-16-be", "surrogatepass")
 
 
-def _utf16_item(item: tuple[str, Any]) -> bytes:
-    return item[0].encode("utf-16-be", "surrogatepass")
-
-
 def _serialise(value: Any) -> str:
     kind = type(value)
     if kind is str:
@@ -76,15 +72,13 @@ def _serialise(value: Any) -> str:
         except TypeError:
             bad = next(name for name in value if type(name) is not str)
             raise CanonicalisationError(f"JSON 对象的键必须是字符串：{bad!r}") from None
-        items = sorted(value.items()) if ascii_names else sorted(value.items(), key=_utf16_item)
+        names = sorted(value) if ascii_names else sorted(value, key=_utf16_key)
         escape = _escape
-        return (
-            "{"
-            + ",".join(
-                [escape(name) + ":" + (escape(item) if type(item) is str else _serialise(item)) for name, item in items]
-            )
-            + "}"
-        )
+        parts = []
+        for name in names:
+            item = value[name]
+            parts.append(escape(name) + ":" + (escape(item) if type(item) is str else _serialise(item)))
+        return "{" + ",".join(parts) + "}"
     if kind is list or kind is tuple:
         return "[" + ",".join([_serialise(item) for item in value]) + "]"
     if value is True:
