@@ -37,7 +37,7 @@ class Database:
             connect_args["options"] = f"-csearch_path={search_path}"
         # hide_parameters: SQL errors and logs never carry the values (ID numbers, names) bound to a statement.
         self.engine: Engine = create_engine(
-            url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+            url, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args, hide_parameters=True
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
