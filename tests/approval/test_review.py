@@ -177,3 +177,63 @@ def test_four_eyes_items_need_a_second_reviewer_to_confirm(world: World) -> None
         or "decided" in steps
     )
     assert steps[-1] == "decided"
+
+
+def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(world: World) -> None:
+    from tests.approval.test_applications import PHOTO
+
+    case_no = submit(world, ALICE, materials=[])["case_no"]  # no photo: review, materials missing
+    civil = world.officer("civil-c", "civil_affairs")
+    other = world.officer("civil-d", "civil_affairs")
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=civil).status_code == 200
+    empty = world.http.post(f"/api/v1/review/cases/{case_no}/correction", json={"items": []}, headers=civil)
+    assert empty.status_code == 422
+    by_other = world.http.post(
+        f"/api/v1/review/cases/{case_no}/correction",
+        json={"items": [{"name": "近期照片", "problem": "缺"}]},
+        headers=other,
+    )
+    assert by_other.status_code == 409
+    requested = world.http.post(
+        f"/api/v1/review/cases/{case_no}/correction",
+        json={
+            "items": [
+                {"name": "近期照片", "problem": "请上传近三个月免冠照片"},
+                {"name": "phone", "problem": "号码无法接通"},
+            ]
+        },
+        headers=civil,
+    )
+    assert requested.status_code == 201 and len(requested.json()["items"]) == 2
+    assert (
+        world.http.get(f"/api/v1/applications/{case_no}", headers=world.headers(ALICE)).json()["status"]
+        == "correction"
+    )
+    assert (
+        world.http.get("/api/v1/review/cases?claimed=me", headers=civil).json() == []
+    )  # waiting on the applicant
+    stranger = world.http.post(
+        f"/api/v1/applications/{case_no}/correction", json={}, headers=world.headers(EVE)
+    )
+    assert stranger.status_code == 404
+    corrected = world.http.post(
+        f"/api/v1/applications/{case_no}/correction",
+        json={"form": {"phone": "13900000001"}, "materials": [PHOTO]},
+        headers=world.headers(ALICE),
+    )
+    assert corrected.status_code == 200, corrected.text
+    recheck = corrected.json()["recheck"]
+    assert recheck["status"] == "approved" and recheck["reasons"] == []
+    again = world.http.post(
+        f"/api/v1/applications/{case_no}/correction", json={}, headers=world.headers(ALICE)
+    )
+    assert again.status_code == 409
+    (back,) = world.http.get("/api/v1/review/cases?claimed=me", headers=civil).json()
+    assert back["case_no"] == case_no and back["claimed_by"] == "officer:civil-c"
+    history = world.http.get(f"/api/v1/review/cases/{case_no}/corrections", headers=civil).json()
+    assert history[0]["submitted_at"] is not None and history[0]["recheck"]["status"] == "approved"
+    steps = [step["step"] for step in world.http.get(f"/api/v1/progress/{case_no}").json()["steps"]]
+    assert steps[-3:] == ["claimed", "correction_requested", "corrected"]
+    with world.deployment.database.session() as session:
+        assert AuditLog().verify(session).ok
+        assert replay(session, world.deployment.catalog, case_no).identical

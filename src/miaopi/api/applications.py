@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from miaopi.api.dependencies import deployment
+from miaopi.api.review import CorrectionOut
 from miaopi.api.security import CurrentPrincipal
 from miaopi.approval import (
     ApplicationIn,
@@ -23,6 +24,7 @@ from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS, decision_of, may_see
 from miaopi.deployment import Deployment
 from miaopi.review import RatingIn, ReviewConflict
+from miaopi.review.corrections import CorrectionSubmissionIn
 
 router = APIRouter(tags=["秒批"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -169,3 +171,20 @@ def rate(case_no: str, body: RatingIn, who: CurrentPrincipal, current: CurrentDe
     except ReviewConflict as error:
         raise HTTPException(409, str(error)) from None
     return RatingOut(case_no=rating.case_no, grade=body.grade, follow_up_due=rating.follow_up_due)
+
+
+@router.post(
+    "/applications/{case_no}/correction",
+    response_model=CorrectionOut,
+    summary="提交补正：系统重新核验后回到原审核人员",
+)
+def submit_correction(
+    case_no: str, body: CorrectionSubmissionIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> CorrectionOut:
+    try:
+        correction = current.corrections.submit(who, case_no, body)
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+    except ReviewConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return CorrectionOut.model_validate(correction, from_attributes=True)

@@ -14,6 +14,7 @@ from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS
 from miaopi.deployment import Deployment
 from miaopi.review import GRADE_NAMES, FollowUpCloseIn, ReviewConflict, ReviewDecisionIn
+from miaopi.review.corrections import CorrectionRequestIn
 
 router = APIRouter(prefix="/review", tags=["人工审核"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -188,3 +189,35 @@ def close_follow_up(
 @router.post("/cases/{case_no}/release", response_model=ReviewCaseOut, summary="退回待认领")
 def release(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewCaseOut:
     return ReviewCaseOut.of(_call(lambda: current.review.release(who, case_no)))
+
+
+class CorrectionOut(BaseModel):
+    id: int
+    case_no: str
+    requested_by: str
+    requested_at: dt.datetime
+    items: list[dict[str, str]]
+    submitted_at: dt.datetime | None
+    recheck: dict[str, Any] | None
+
+
+@router.post(
+    "/cases/{case_no}/correction",
+    response_model=CorrectionOut,
+    status_code=201,
+    summary="要求补正：一次性告知全部内容",
+)
+def request_correction(
+    case_no: str, body: CorrectionRequestIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> CorrectionOut:
+    correction = _call(lambda: current.corrections.request(who, case_no, body))
+    return CorrectionOut.model_validate(correction, from_attributes=True)
+
+
+@router.get("/cases/{case_no}/corrections", response_model=list[CorrectionOut], summary="办件的补正记录")
+def corrections(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> list[CorrectionOut]:
+    _call(lambda: current.review.case(who, case_no))
+    return [
+        CorrectionOut.model_validate(item, from_attributes=True)
+        for item in current.corrections.of_case(case_no)
+    ]

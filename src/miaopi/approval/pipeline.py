@@ -10,6 +10,7 @@ steps, access log, audit entry) → answer with the case number, outcome and exp
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -34,6 +35,7 @@ from miaopi.catalog import Catalog, Evaluation, Item, Outcome, Plan, TimeLimit, 
 from miaopi.catalog.facts import LICENCE_FIELDS, FactKind
 from miaopi.identity import SubjectKind, parse_subject_id
 from miaopi.sharing import SharingExchange, SubjectFacts
+from miaopi.sharing.access_log import write_records
 from miaopi.store import Database
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -55,7 +57,12 @@ STEP_LABELS = {
     "review": "转人工审核",
     "review_requested": "申请人要求人工审核",
 }
-STATUS_LABELS = {"approved": "准予许可（自动）", "rejected": "不予许可（自动）", "review": "人工审核中"}
+STATUS_LABELS = {
+    "approved": "准予许可（自动）",
+    "rejected": "不予许可（自动）",
+    "review": "人工审核中",
+    "correction": "待申请人补正",
+}
 
 
 class ApprovalConflict(ValueError):
@@ -146,6 +153,24 @@ class ApprovalService:
         except IntegrityError:
             return await asyncio.to_thread(self._repeated, application)
         return decision
+
+    def recheck(self, principal: Principal, application: ApplicationIn, case_no: str) -> dict[str, Any]:
+        """Re-run the automatic checks on a corrected application of an existing case (补正). Nothing
+        is stored as a new case; the reads are logged under the original case number."""
+        decision, rows = self.prepare(principal, application)
+        with self.database.session() as session:
+            write_records(session, [dataclasses.replace(record, case_no=case_no) for record in rows.access])
+        return {
+            "status": decision.status,
+            "reasons": decision.reasons,
+            "explanation": decision.explanation,
+            "materials": decision.materials,
+            "version_hash": decision.version_hash,
+            "evidence": [
+                {"resource": row["resource"], "source": row["source"], "content_hash": row["content_hash"]}
+                for row in rows.evidence
+            ],
+        }
 
     def _repeated(self, application: ApplicationIn) -> Decision:
         # Another request with the same idempotency key was stored first: answer as it was answered.

@@ -22,6 +22,7 @@ from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
 from miaopi.review import Ratings, ReviewQueue
+from miaopi.review.corrections import Corrections
 from miaopi.sharing import CatalogueError, Grant, ResourceCatalogue, SharingExchange
 from miaopi.store import Database
 
@@ -100,6 +101,7 @@ class Deployment:
     approval: ApprovalService
     review: ReviewQueue
     ratings: Ratings
+    corrections: Corrections
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -173,6 +175,7 @@ class Deployment:
             approval=approval,
             review=ReviewQueue(database, approval.audit, catalog),
             ratings=Ratings(database, deadline, today, approval.audit),
+            corrections=Corrections(approval),
             problems=problems,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miaopi.store.base import Base
@@ -25,3 +25,19 @@ class Rating(Base):
     follow_up_closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     follow_up_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     follow_up_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Correction(Base):
+    """补正 (行政许可法 §32): everything missing or wrong, told at once; the applicant's corrected
+    submission, and the automatic checks re-run on it."""
+
+    __tablename__ = "review_correction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    items: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    submission: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    recheck: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)

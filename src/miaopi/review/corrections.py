@@ -1,0 +1,147 @@
+"""补正 (行政许可法 §32): the reviewer tells the applicant everything missing or wrong at once; the
+applicant's corrected submission re-runs the automatic checks and returns to the same reviewer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from miaopi.approval import ApplicationIn, ApprovalService
+from miaopi.approval.intake import FormValue, MaterialIn
+from miaopi.approval.models import Application, CaseStep
+from miaopi.auth import Principal
+from miaopi.review.models import Correction
+from miaopi.review.queue import ReviewConflict
+
+
+class CorrectionItem(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="材料名称或表单字段")
+    problem: str = Field(min_length=1, max_length=500, description="缺少或错误之处，以及如何补正")
+
+
+class CorrectionRequestIn(BaseModel):
+    items: list[CorrectionItem] = Field(min_length=1, max_length=50, description="一次性告知全部需补正的内容")
+
+
+class CorrectionSubmissionIn(BaseModel):
+    form: dict[str, FormValue] = Field(default_factory=dict, max_length=100)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
+    commitments: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Corrections:
+    def __init__(self, approval: ApprovalService) -> None:
+        self.approval = approval
+        self.database = approval.database
+        self.audit = approval.audit
+
+    def request(self, principal: Principal, case_no: str, body: CorrectionRequestIn) -> Correction:
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.scalars(
+                select(Application).where(Application.case_no == case_no).with_for_update()
+            ).first()
+            if case is None or principal.kind != "officer" or case.department != principal.department:
+                raise LookupError(f"本部门没有办件 {case_no}")
+            if case.status != "review" or case.claimed_by != principal.actor:
+                raise ReviewConflict(f"办件 {case_no} 须由认领的审核人员在审核中提出补正")
+            correction = Correction(
+                case_no=case_no,
+                requested_by=principal.actor,
+                requested_at=now,
+                items=[i.model_dump() for i in body.items],
+            )
+            session.add(correction)
+            case.status = "correction"
+            session.add(
+                CaseStep(
+                    case_no=case_no,
+                    step="correction_requested",
+                    label="一次性告知补正内容",
+                    at=now,
+                    actor=principal.actor,
+                )
+            )
+            session.flush()
+            self.audit.append(
+                session,
+                actor=principal.actor,
+                action="review.correction_requested",
+                target=case_no,
+                outcome="correction",
+                at=now,
+            )
+            return correction
+
+    def submit(self, principal: Principal, case_no: str, body: CorrectionSubmissionIn) -> Correction:
+        """Re-run the automatic checks on the corrected application; the case returns to its reviewer."""
+        with self.database.session() as session:
+            case = session.get(Application, case_no)
+            if (
+                case is None
+                or principal.kind != "applicant"
+                or principal.subject_id
+                not in (
+                    case.applicant,
+                    case.acting_person,
+                )
+            ):
+                raise LookupError(f"没有找到办件 {case_no}")
+            if case.status != "correction":
+                raise ReviewConflict(f"办件 {case_no} 没有待补正的内容")
+            pending = session.scalars(
+                select(Correction).where(Correction.case_no == case_no, Correction.submitted_at.is_(None))
+            ).first()
+            assert pending is not None
+            form = {**case.form, **body.form}
+            application = ApplicationIn(
+                item_code=case.item_code,
+                applicant={"id": case.applicant, "acting_person": case.acting_person},  # type: ignore[arg-type]
+                form=form,
+                materials=body.materials,
+                commitments=body.commitments,
+                idempotency_key=f"correction-{pending.id}",
+            )
+        recheck = self.approval.recheck(principal, application, case_no)
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            stored = session.get(Correction, pending.id)
+            case = session.get(Application, case_no)
+            assert stored is not None and case is not None
+            if case.status != "correction" or stored.submitted_at is not None:
+                raise ReviewConflict(f"办件 {case_no} 的补正已提交")
+            stored.submitted_at = now
+            stored.submission = body.model_dump(
+                mode="json", exclude={"materials": {"__all__": {"file": {"content_base64"}}}}
+            )
+            stored.recheck = recheck
+            case.status = "review"  # back to the same reviewer: the claim is kept
+            session.add(
+                CaseStep(
+                    case_no=case_no,
+                    step="corrected",
+                    label="提交补正材料，系统已重新核验",
+                    at=now,
+                    actor=principal.actor,
+                )
+            )
+            session.flush()
+            self.audit.append(
+                session,
+                actor=principal.actor,
+                action="application.corrected",
+                target=case_no,
+                outcome=str(recheck["status"]),
+                at=now,
+            )
+            return stored
+
+    def of_case(self, case_no: str) -> list[Correction]:
+        with self.database.session() as session:
+            return list(
+                session.scalars(
+                    select(Correction).where(Correction.case_no == case_no).order_by(Correction.id)
+                )
+            )
