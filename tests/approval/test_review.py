@@ -234,6 +234,23 @@ def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(w
     assert history[0]["submitted_at"] is not None and history[0]["recheck"]["status"] == "approved"
     steps = [step["step"] for step in world.http.get(f"/api/v1/progress/{case_no}").json()["steps"]]
     assert steps[-3:] == ["claimed", "correction_requested", "corrected"]
+    # The clock stops while the applicant corrects: with the correction requested on Tuesday
+    # 2026-11-24 and answered on Thursday 2026-11-26 (China time), three working days do not count.
+    import datetime as dt
+
+    from miaopi.approval.models import Application
+    from miaopi.review.models import Correction
+
+    with world.deployment.database.session() as session:
+        (correction,) = session.query(Correction).filter_by(case_no=case_no).all()
+        correction.requested_at = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+        correction.submitted_at = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+        session.flush()
+        case = session.get(Application, case_no)
+        assert case is not None
+        world.deployment.corrections.restart_clock(session, case)
+        assert case.promised_deadline == dt.date(2026, 12, 2)  # 5 working days: was 2026-11-27
+        assert case.statutory_deadline == dt.date(2026, 12, 23)  # 20 working days: was 2026-12-18
     with world.deployment.database.session() as session:
         assert AuditLog().verify(session).ok
         assert replay(session, world.deployment.catalog, case_no).identical

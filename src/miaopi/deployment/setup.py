@@ -175,7 +175,7 @@ class Deployment:
             approval=approval,
             review=ReviewQueue(database, approval.audit, catalog),
             ratings=Ratings(database, deadline, today, approval.audit),
-            corrections=Corrections(approval),
+            corrections=Corrections(approval, calendar),
             problems=problems,
         )
 

@@ -7,13 +7,22 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from miaopi.approval import ApplicationIn, ApprovalService
 from miaopi.approval.intake import FormValue, MaterialIn
 from miaopi.approval.models import Application, CaseStep
+from miaopi.approval.pipeline import CHINA
 from miaopi.auth import Principal
+from miaopi.clock import CalendarUnknownYear, CaseClock, Suspension, WorkingCalendar
 from miaopi.review.models import Correction
 from miaopi.review.queue import ReviewConflict
+
+
+def _china(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(CHINA).date()
 
 
 class CorrectionItem(BaseModel):
@@ -32,8 +41,9 @@ class CorrectionSubmissionIn(BaseModel):
 
 
 class Corrections:
-    def __init__(self, approval: ApprovalService) -> None:
+    def __init__(self, approval: ApprovalService, calendar: WorkingCalendar | None = None) -> None:
         self.approval = approval
+        self.calendar = calendar
         self.database = approval.database
         self.audit = approval.audit
 
@@ -118,6 +128,7 @@ class Corrections:
             )
             stored.recheck = recheck
             case.status = "review"  # back to the same reviewer: the claim is kept
+            self.restart_clock(session, case)
             session.add(
                 CaseStep(
                     case_no=case_no,
@@ -137,6 +148,28 @@ class Corrections:
                 at=now,
             )
             return stored
+
+    def restart_clock(self, session: Session, case: Application) -> None:
+        """The time spent on corrections does not count (行政许可法 §32, §45): the deadlines move."""
+        item = self.approval.catalog.items.get(case.item_code)
+        if self.calendar is None or item is None:
+            return
+        periods = session.scalars(
+            select(Correction).where(Correction.case_no == case.case_no, Correction.submitted_at.is_not(None))
+        ).all()
+        suspensions = tuple(
+            Suspension(_china(period.requested_at), _china(period.submitted_at), "补正")
+            for period in periods
+            if period.submitted_at is not None
+        )
+        clock = CaseClock(
+            self.calendar, case.decision_date, item.statutory_limit, item.promised_limit, suspensions
+        )
+        try:
+            case.statutory_deadline = clock.statutory_deadline()
+            case.promised_deadline = clock.promised_deadline()
+        except CalendarUnknownYear:
+            pass  # deadlines stay as they were; /health already reports the missing year
 
     def of_case(self, case_no: str) -> list[Correction]:
         with self.database.session() as session:
