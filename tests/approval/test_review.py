@@ -254,3 +254,47 @@ def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(w
     with world.deployment.database.session() as session:
         assert AuditLog().verify(session).ok
         assert replay(session, world.deployment.catalog, case_no).identical
+
+
+def test_extension_needs_the_heads_approval_and_adds_ten_working_days(world: World) -> None:
+    case_no = submit(world, FRANK)["case_no"]
+    reviewer = world.officer("civil-e", "civil_affairs")
+    world.deployment.accounts.add_officer("civil-head", "civil_affairs", "审核-password-1", role="supervisor")
+    head = {"Authorization": f"Bearer {world.deployment.accounts.sign_in('civil-head', '审核-password-1')}"}
+    before = world.http.get(f"/api/v1/review/cases/{case_no}", headers=reviewer).json()["statutory_deadline"]
+    assert before == "2026-12-18"
+    unclaimed = world.http.post(
+        f"/api/v1/review/cases/{case_no}/extension", json={"reason": "需现场核查"}, headers=reviewer
+    )
+    assert unclaimed.status_code == 409
+    world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=reviewer)
+    asked = world.http.post(
+        f"/api/v1/review/cases/{case_no}/extension", json={"reason": "需现场核查"}, headers=reviewer
+    )
+    assert asked.status_code == 200
+    twice = world.http.post(
+        f"/api/v1/review/cases/{case_no}/extension", json={"reason": "再延"}, headers=reviewer
+    )
+    assert twice.status_code == 409 and "只能延长一次" in twice.json()["error"]["message"]
+    by_reviewer = world.http.post(f"/api/v1/review/cases/{case_no}/extension/approve", headers=reviewer)
+    assert by_reviewer.status_code == 403 and "负责人" in by_reviewer.json()["error"]["message"]
+    # Ten more working days run into 2027, which chinesecalendar does not know yet: without an
+    # operator's calendar the deadline is left open, never guessed.
+    approved = world.http.post(f"/api/v1/review/cases/{case_no}/extension/approve", headers=head)
+    assert approved.status_code == 200 and approved.json()["statutory_deadline"] is None
+    # With the operator's override file for 2027 (test data, not the official calendar) it is exact:
+    # 2026-12-18 + 10 working days = 12-21…12-25, 12-28…12-31, then 2027-01-04 (Jan 1–3 off).
+    from miaopi.approval.models import Application
+    from miaopi.clock import WorkingCalendar
+    from miaopi.review.deadlines import restart_clock
+    from tests.clock.conftest import PLAUSIBLE_2027
+
+    override = world.data_dir / "calendar.yaml"
+    override.write_text(PLAUSIBLE_2027, encoding="utf-8")
+    with world.deployment.database.session() as session:
+        case = session.get(Application, case_no)
+        assert case is not None
+        restart_clock(session, case, world.deployment.catalog, WorkingCalendar.load(override))
+        assert str(case.statutory_deadline) == "2027-01-04"
+    steps = [step["step"] for step in world.http.get(f"/api/v1/progress/{case_no}").json()["steps"]]
+    assert steps[-2:] == ["extension_requested", "extended"]

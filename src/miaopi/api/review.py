@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from miaopi.api.dependencies import deployment
 from miaopi.api.security import CurrentPrincipal
@@ -221,3 +221,21 @@ def corrections(case_no: str, who: CurrentPrincipal, current: CurrentDeployment)
         CorrectionOut.model_validate(item, from_attributes=True)
         for item in current.corrections.of_case(case_no)
     ]
+
+
+class ExtensionIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="延期理由")
+
+
+@router.post(
+    "/cases/{case_no}/extension", response_model=ReviewCaseOut, summary="申请延长审查期限（10个工作日）"
+)
+def request_extension(
+    case_no: str, body: ExtensionIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> ReviewCaseOut:
+    return ReviewCaseOut.of(_call(lambda: current.review.request_extension(who, case_no, body.reason)))
+
+
+@router.post("/cases/{case_no}/extension/approve", response_model=ReviewCaseOut, summary="负责人批准延期")
+def approve_extension(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewCaseOut:
+    return ReviewCaseOut.of(_call(lambda: current.review.approve_extension(who, case_no)))

@@ -55,6 +55,11 @@ class Application(Base):
     # Four-eyes items: the first reviewer's decision, waiting for a second reviewer to confirm.
     first_reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
     first_decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Extension of the statutory limit (行政许可法 §42: +10 working days with the head's approval).
+    extension_requested_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    extension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extension_approved_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),

@@ -173,7 +173,7 @@ class Deployment:
             accounts=Accounts(database),
             verifier=verifier,
             approval=approval,
-            review=ReviewQueue(database, approval.audit, catalog),
+            review=ReviewQueue(database, approval.audit, catalog, calendar),
             ratings=Ratings(database, deadline, today, approval.audit),
             corrections=Corrections(approval, calendar),
             problems=problems,

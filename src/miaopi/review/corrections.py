@@ -12,17 +12,11 @@ from sqlalchemy.orm import Session
 from miaopi.approval import ApplicationIn, ApprovalService
 from miaopi.approval.intake import FormValue, MaterialIn
 from miaopi.approval.models import Application, CaseStep
-from miaopi.approval.pipeline import CHINA
 from miaopi.auth import Principal
-from miaopi.clock import CalendarUnknownYear, CaseClock, Suspension, WorkingCalendar
+from miaopi.clock import WorkingCalendar
+from miaopi.review.deadlines import restart_clock
 from miaopi.review.models import Correction
 from miaopi.review.queue import ReviewConflict
-
-
-def _china(moment: dt.datetime) -> dt.date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CHINA).date()
 
 
 class CorrectionItem(BaseModel):
@@ -150,26 +144,7 @@ class Corrections:
             return stored
 
     def restart_clock(self, session: Session, case: Application) -> None:
-        """The time spent on corrections does not count (行政许可法 §32, §45): the deadlines move."""
-        item = self.approval.catalog.items.get(case.item_code)
-        if self.calendar is None or item is None:
-            return
-        periods = session.scalars(
-            select(Correction).where(Correction.case_no == case.case_no, Correction.submitted_at.is_not(None))
-        ).all()
-        suspensions = tuple(
-            Suspension(_china(period.requested_at), _china(period.submitted_at), "补正")
-            for period in periods
-            if period.submitted_at is not None
-        )
-        clock = CaseClock(
-            self.calendar, case.decision_date, item.statutory_limit, item.promised_limit, suspensions
-        )
-        try:
-            case.statutory_deadline = clock.statutory_deadline()
-            case.promised_deadline = clock.promised_deadline()
-        except CalendarUnknownYear:
-            pass  # deadlines stay as they were; /health already reports the missing year
+        restart_clock(session, case, self.approval.catalog, self.calendar)
 
     def of_case(self, case_no: str) -> list[Correction]:
         with self.database.session() as session:

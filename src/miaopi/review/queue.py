@@ -13,7 +13,11 @@ from miaopi.approval.models import Application, CaseEvidence, CaseStep
 from miaopi.audit import AuditLog
 from miaopi.auth import Principal
 from miaopi.catalog import Catalog
+from miaopi.clock import WorkingCalendar
+from miaopi.review.deadlines import restart_clock
 from miaopi.store import Database
+
+EXTENSION_DAYS = 10  # 行政许可法 §42
 
 
 class ReviewConflict(ValueError):
@@ -36,11 +40,16 @@ class ReviewDecisionIn(BaseModel):
 
 class ReviewQueue:
     def __init__(
-        self, database: Database, audit: AuditLog | None = None, catalog: Catalog | None = None
+        self,
+        database: Database,
+        audit: AuditLog | None = None,
+        catalog: Catalog | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         self.database = database
         self.audit = audit or AuditLog()
         self.catalog = catalog
+        self.calendar = calendar
 
     @staticmethod
     def _reviewer(principal: Principal) -> str:
@@ -219,6 +228,60 @@ class ReviewQueue:
                 now,
                 "review.decided",
                 status,
+            )
+            return case
+
+    def request_extension(self, principal: Principal, case_no: str, reason: str) -> Application:
+        """The claimant asks to extend the statutory limit by 10 working days (§42)."""
+        department = self._reviewer(principal)
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.scalars(
+                select(Application).where(Application.case_no == case_no).with_for_update()
+            ).first()
+            if case is None or case.department != department:
+                raise LookupError(f"本部门没有办件 {case_no}")
+            if case.status != "review" or case.claimed_by != principal.actor:
+                raise ReviewConflict(f"办件 {case_no} 须由认领的审核人员在审核中申请延期")
+            if case.extension_requested_by is not None:
+                raise ReviewConflict(f"办件 {case_no} 已申请过延期（法定只能延长一次）")
+            case.extension_requested_by = principal.actor
+            case.extension_reason = reason
+            self._record(
+                session,
+                case_no,
+                "extension_requested",
+                "申请延长审查期限",
+                principal,
+                now,
+                "review.extension_requested",
+                "requested",
+            )
+            return case
+
+    def approve_extension(self, principal: Principal, case_no: str) -> Application:
+        """The department's head (supervisor) approves: +10 working days on the statutory limit."""
+        department = self._reviewer(principal)
+        if principal.role != "supervisor":
+            raise PermissionError("延长审查期限须经科室负责人（supervisor）批准")
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.scalars(
+                select(Application).where(Application.case_no == case_no).with_for_update()
+            ).first()
+            if case is None or case.department != department:
+                raise LookupError(f"本部门没有办件 {case_no}")
+            if case.extension_requested_by is None or case.extension_approved_by is not None:
+                raise ReviewConflict(f"办件 {case_no} 没有待批准的延期申请")
+            if case.status not in ("review", "correction"):
+                raise ReviewConflict(f"办件 {case_no} 已办结")
+            case.extension_approved_by = principal.actor
+            case.extension_days = EXTENSION_DAYS
+            if self.catalog is not None:
+                restart_clock(session, case, self.catalog, self.calendar)
+            label = f"经负责人批准，延长审查期限{EXTENSION_DAYS}个工作日"
+            self._record(
+                session, case_no, "extended", label, principal, now, "review.extension_approved", "approved"
             )
             return case
 

@@ -1,0 +1,55 @@
+"""A case's deadlines from its clock: accepted on the decision date, the item's limits, the periods
+spent on corrections (the clock stops, 行政许可法 §32/§45), and an approved extension (§42)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from miaopi.approval.models import Application
+from miaopi.approval.pipeline import CHINA
+from miaopi.catalog import Catalog
+from miaopi.clock import CalendarUnknownYear, CaseClock, Suspension, WorkingCalendar
+from miaopi.review.models import Correction
+
+
+def _china(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(CHINA).date()
+
+
+def restart_clock(
+    session: Session, case: Application, catalog: Catalog, calendar: WorkingCalendar | None
+) -> None:
+    """Recompute the case's statutory and promised deadlines in place."""
+    item = catalog.items.get(case.item_code)
+    if calendar is None or item is None:
+        return
+    periods = session.scalars(
+        select(Correction).where(Correction.case_no == case.case_no, Correction.submitted_at.is_not(None))
+    ).all()
+    suspensions = tuple(
+        Suspension(_china(period.requested_at), _china(period.submitted_at), "补正")
+        for period in periods
+        if period.submitted_at is not None
+    )
+    clock = CaseClock(
+        calendar,
+        case.decision_date,
+        item.statutory_limit,
+        item.promised_limit,
+        suspensions,
+        extension_days=case.extension_days or 0,
+    )
+    # A year the calendar does not know leaves that deadline open (None), never a stale or guessed date.
+    try:
+        case.statutory_deadline = clock.statutory_deadline()
+    except CalendarUnknownYear:
+        case.statutory_deadline = None
+    try:
+        case.promised_deadline = clock.promised_deadline()
+    except CalendarUnknownYear:
+        case.promised_deadline = None
