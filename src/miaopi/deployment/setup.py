@@ -19,6 +19,7 @@ from miaopi.auth import (
     ExchangeRegistryLookup,
 )
 from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
+from miaopi.catalog.facts import LICENCE_FIELDS
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
 from miaopi.review import Ratings, ReviewQueue
@@ -187,6 +188,11 @@ class Deployment:
                 plan = self.approval.plan_for(item, version)
                 for resource, fields in plan.requests.items():
                     requests.setdefault(resource, set()).update(fields)
+        # Licences held (免提交) and the registries real-name verification reads.
+        for resource in self.catalog.facts.licences.values():
+            requests.setdefault(resource, set()).update(LICENCE_FIELDS)
+        for kind, resource in self.catalog.facts.registries.items():
+            requests.setdefault(resource, set()).add("death_date" if kind == "person" else "legal_rep_id")
         self.exchange.warm({resource: sorted(fields) for resource, fields in requests.items()})
 
     def info(self) -> dict[str, object]:
