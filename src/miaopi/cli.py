@@ -108,7 +108,9 @@ def serve(
         uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
         return
     if deployment.database.dialect == "sqlite":
-        console.print("[yellow]提示：[/yellow]SQLite 同一时间只允许一个写入者，多个工作进程会互相等待；生产请使用 PostgreSQL")
+        console.print(
+            "[yellow]提示：[/yellow]SQLite 同一时间只允许一个写入者，多个工作进程会互相等待；生产请使用 PostgreSQL"
+        )
     # Each worker process opens the same deployment itself.
     os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
     os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
