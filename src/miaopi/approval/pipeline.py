@@ -334,7 +334,7 @@ class ApprovalService:
     ) -> CaseRows:
         kinds = {fact.name: fact.kind for fact in self.plan_for(item, version).facts}
         facts = {
-            name: {"kind": kinds.get(name, FactKind.CONTEXT).value, "value": _jsonable(value)}
+            name: {"kind": kinds.get(name, FactKind.CONTEXT).value, "value": jsonable(value)}
             for name, value in evaluation.values.items()
         }
         case_no = decision.case_no
@@ -357,7 +357,7 @@ class ApprovalService:
             "reasons": decision.reasons,
             "explanation": decision.explanation,
             "facts": facts,
-            "form": _jsonable(form),
+            "form": jsonable(form),
             "materials": decision.materials,
             "materials_waived": decision.materials_waived,
             "commitments": list(application.commitments),
@@ -380,7 +380,7 @@ class ApprovalService:
                 "read_at": read.evidence.read_at,
                 "content_hash": read.evidence.content_hash,
                 "rows": read.evidence.rows,
-                "records": _jsonable(read.records),
+                "records": jsonable(read.records),
             }
             for read in shared.reads.values()
         ]
@@ -550,11 +550,11 @@ def _durations(started: int, marks: dict[str, int]) -> dict[str, int]:
     return durations
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
+        return {key: jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     return value

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
-from miaopi.approval.pipeline import _jsonable, decide
+from miaopi.approval.pipeline import jsonable, decide
 from miaopi.catalog import Catalog, Plan
 from miaopi.sharing import Evidence, ResourceRead, SubjectFacts, content_hash
 
@@ -71,7 +71,7 @@ def replay(session: Session, catalog: Catalog, case_no: str) -> ReplayResult:
                 f"规则 {rule_id}：原为 {stored_rules.get(rule_id)}，重放为 {replayed_rules.get(rule_id)}"
             )
     stored_facts = {name: entry["value"] for name, entry in case.facts.items()}
-    replayed_facts = {name: _jsonable(value) for name, value in evaluation.values.items()}
+    replayed_facts = {name: jsonable(value) for name, value in evaluation.values.items()}
     for name in sorted(set(stored_facts) | set(replayed_facts)):
         if stored_facts.get(name) != replayed_facts.get(name):
             result.differences.append(

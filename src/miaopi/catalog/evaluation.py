@@ -55,11 +55,11 @@ class RuleResult:
             "message": self.message,
             "legal_basis": str(self.rule.legal_basis),
             "on_fail": self.rule.on_fail.value,
-            "facts": {name: _jsonable(value) for name, value in self.facts.items()},
+            "facts": {name: jsonable(value) for name, value in self.facts.items()},
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from miaopi.approval import ApplicationIn, ApprovalService
 from miaopi.approval.intake import FormValue, MaterialIn
-from miaopi.approval.models import Application, CaseStep
+from miaopi.approval.models import Application
+from miaopi.approval.pipeline import may_see
 from miaopi.auth import Principal
 from miaopi.clock import WorkingCalendar
 from miaopi.review.deadlines import restart_clock
 from miaopi.review.models import Correction
-from miaopi.review.queue import ReviewConflict
+from miaopi.review.queue import ReviewConflict, record_step
 
 
 class CorrectionItem(BaseModel):
@@ -59,23 +60,17 @@ class Corrections:
             )
             session.add(correction)
             case.status = "correction"
-            session.add(
-                CaseStep(
-                    case_no=case_no,
-                    step="correction_requested",
-                    label="一次性告知补正内容",
-                    at=now,
-                    actor=principal.actor,
-                )
-            )
             session.flush()
-            self.audit.append(
+            record_step(
                 session,
-                actor=principal.actor,
-                action="review.correction_requested",
-                target=case_no,
-                outcome="correction",
-                at=now,
+                self.audit,
+                principal,
+                case_no,
+                "correction_requested",
+                "一次性告知补正内容",
+                now,
+                "review.correction_requested",
+                "correction",
             )
             return correction
 
@@ -83,15 +78,7 @@ class Corrections:
         """Re-run the automatic checks on the corrected application; the case returns to its reviewer."""
         with self.database.session() as session:
             case = session.get(Application, case_no)
-            if (
-                case is None
-                or principal.kind != "applicant"
-                or principal.subject_id
-                not in (
-                    case.applicant,
-                    case.acting_person,
-                )
-            ):
+            if case is None or principal.kind != "applicant" or not may_see(principal, case):
                 raise LookupError(f"没有找到办件 {case_no}")
             if case.status != "correction":
                 raise ReviewConflict(f"办件 {case_no} 没有待补正的内容")
@@ -123,23 +110,17 @@ class Corrections:
             stored.recheck = recheck
             case.status = "review"  # back to the same reviewer: the claim is kept
             self.restart_clock(session, case)
-            session.add(
-                CaseStep(
-                    case_no=case_no,
-                    step="corrected",
-                    label="提交补正材料，系统已重新核验",
-                    at=now,
-                    actor=principal.actor,
-                )
-            )
             session.flush()
-            self.audit.append(
+            record_step(
                 session,
-                actor=principal.actor,
-                action="application.corrected",
-                target=case_no,
-                outcome=str(recheck["status"]),
-                at=now,
+                self.audit,
+                principal,
+                case_no,
+                "corrected",
+                "提交补正材料，系统已重新核验",
+                now,
+                "application.corrected",
+                str(recheck["status"]),
             )
             return stored
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
@@ -106,23 +106,26 @@ class ReviewQueue:
         department = self._reviewer(principal)
         now = dt.datetime.now(dt.UTC)
         with self.database.session() as session:
-            claimed = cast(
-                CursorResult[Any],
-                session.execute(
-                    update(Application)
-                    .where(
-                        Application.case_no == case_no,
-                        Application.department == department,
-                        Application.status == "review",
-                        Application.claimed_by.is_(None),
-                    )
-                    .values(claimed_by=principal.actor, claimed_at=now)
-                ),
+            claimed = _update_case(
+                session,
+                case_no,
+                department,
+                Application.claimed_by.is_(None),
+                claimed_by=principal.actor,
+                claimed_at=now,
             )
-            if claimed.rowcount != 1:
+            if not claimed:
                 self._explain_refusal(session, case_no, department, principal)
-            self._record(
-                session, case_no, "claimed", "审核人员认领", principal, now, "review.claimed", "claimed"
+            record_step(
+                session,
+                self.audit,
+                principal,
+                case_no,
+                "claimed",
+                "审核人员认领",
+                now,
+                "review.claimed",
+                "claimed",
             )
             case = session.get(Application, case_no)
             assert case is not None
@@ -133,27 +136,23 @@ class ReviewQueue:
         department = self._reviewer(principal)
         now = dt.datetime.now(dt.UTC)
         with self.database.session() as session:
-            released = cast(
-                CursorResult[Any],
-                session.execute(
-                    update(Application)
-                    .where(
-                        Application.case_no == case_no,
-                        Application.department == department,
-                        Application.status == "review",
-                        Application.claimed_by == principal.actor,
-                    )
-                    .values(claimed_by=None, claimed_at=None)
-                ),
-            )
-            if released.rowcount != 1:
-                self._explain_refusal(session, case_no, department, principal, deciding=True)
-            self._record(
+            released = _update_case(
                 session,
+                case_no,
+                department,
+                Application.claimed_by == principal.actor,
+                claimed_by=None,
+                claimed_at=None,
+            )
+            if not released:
+                self._explain_refusal(session, case_no, department, principal, deciding=True)
+            record_step(
+                session,
+                self.audit,
+                principal,
                 case_no,
                 "released",
                 "审核人员退回待认领",
-                principal,
                 now,
                 "review.released",
                 "review",
@@ -191,12 +190,13 @@ class ReviewQueue:
                     case.review_legal_basis = decision.legal_basis
                     case.claimed_by = None  # free for the second reviewer
                     label = f"初审意见：{verdict}，待另一名审核人员复核"
-                    self._record(
+                    record_step(
                         session,
+                        self.audit,
+                        principal,
                         case_no,
                         "first_decision",
                         label,
-                        principal,
                         now,
                         "review.first_decision",
                         status,
@@ -209,8 +209,16 @@ class ReviewQueue:
                     case.first_decision = None
                     case.claimed_by = None
                     label = "复核意见与初审不一致，退回重新审核"
-                    self._record(
-                        session, case_no, "returned", label, principal, now, "review.returned", "review"
+                    record_step(
+                        session,
+                        self.audit,
+                        principal,
+                        case_no,
+                        "returned",
+                        label,
+                        now,
+                        "review.returned",
+                        "review",
                     )
                     return case
                 verdict = f"双人复核：{verdict}"
@@ -219,12 +227,13 @@ class ReviewQueue:
             case.reviewed_by = principal.actor
             case.review_comment = decision.comment
             case.review_legal_basis = decision.legal_basis
-            self._record(
+            record_step(
                 session,
+                self.audit,
+                principal,
                 case_no,
                 "decided",
                 f"作出决定（人工审核：{verdict}）",
-                principal,
                 now,
                 "review.decided",
                 status,
@@ -247,12 +256,13 @@ class ReviewQueue:
                 raise ReviewConflict(f"办件 {case_no} 已申请过延期（法定只能延长一次）")
             case.extension_requested_by = principal.actor
             case.extension_reason = reason
-            self._record(
+            record_step(
                 session,
+                self.audit,
+                principal,
                 case_no,
                 "extension_requested",
                 "申请延长审查期限",
-                principal,
                 now,
                 "review.extension_requested",
                 "requested",
@@ -280,8 +290,16 @@ class ReviewQueue:
             if self.catalog is not None:
                 restart_clock(session, case, self.catalog, self.calendar)
             label = f"经负责人批准，延长审查期限{EXTENSION_DAYS}个工作日"
-            self._record(
-                session, case_no, "extended", label, principal, now, "review.extension_approved", "approved"
+            record_step(
+                session,
+                self.audit,
+                principal,
+                case_no,
+                "extended",
+                label,
+                now,
+                "review.extension_approved",
+                "approved",
             )
             return case
 
@@ -299,21 +317,42 @@ class ReviewQueue:
             raise ReviewConflict(f"办件 {case_no} 已由 {case.claimed_by} 认领")
         raise ReviewConflict(f"办件 {case_no} 已由您认领")
 
-    def _record(
-        self,
-        session: Session,
-        case_no: str,
-        step: str,
-        label: str,
-        principal: Principal,
-        at: dt.datetime,
-        action: str,
-        outcome: str,
-    ) -> None:
+
+def record_step(
+    session: Session,
+    audit: AuditLog,
+    principal: Principal,
+    case_no: str,
+    step: str,
+    label: str,
+    at: dt.datetime,
+    action: str,
+    outcome: str,
+) -> None:
+    """A state change of a case: a public progress step and its audit entry, in the same transaction."""
+    session.execute(
+        insert(CaseStep),
+        [{"case_no": case_no, "step": step, "label": label, "at": at, "actor": principal.actor}],
+    )
+    audit.append(session, actor=principal.actor, action=action, target=case_no, outcome=outcome, at=at)
+
+
+def _update_case(
+    session: Session, case_no: str, department: str, condition: ColumnElement[bool], **values: Any
+) -> bool:
+    """Change a case under review of this department only if ``condition`` holds — atomically, so
+    of two concurrent reviewers exactly one succeeds."""
+    result = cast(
+        CursorResult[Any],
         session.execute(
-            insert(CaseStep),
-            [{"case_no": case_no, "step": step, "label": label, "at": at, "actor": principal.actor}],
-        )
-        self.audit.append(
-            session, actor=principal.actor, action=action, target=case_no, outcome=outcome, at=at
-        )
+            update(Application)
+            .where(
+                Application.case_no == case_no,
+                Application.department == department,
+                Application.status == "review",
+                condition,
+            )
+            .values(**values)
+        ),
+    )
+    return result.rowcount == 1

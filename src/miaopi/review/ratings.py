@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from miaopi.approval.models import Application
+from miaopi.approval.pipeline import may_see
 from miaopi.audit import AuditLog
 from miaopi.auth import Principal
 from miaopi.catalog import TimeLimit
@@ -53,15 +54,7 @@ class Ratings:
         try:
             with self.database.session() as session:
                 case = session.get(Application, case_no)
-                if (
-                    case is None
-                    or principal.kind != "applicant"
-                    or principal.subject_id
-                    not in (
-                        case.applicant,
-                        case.acting_person,
-                    )
-                ):
+                if case is None or principal.kind != "applicant" or not may_see(principal, case):
                     raise LookupError(f"没有找到办件 {case_no}")
                 if case.status not in ("approved", "rejected"):
                     raise ReviewConflict(f"办件 {case_no} 尚未办结，办结后才能评价")
