@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
-from miaopi.approval.pipeline import jsonable, decide
+from miaopi.approval.pipeline import decide, jsonable
 from miaopi.catalog import Catalog, Plan
 from miaopi.sharing import Evidence, ResourceRead, SubjectFacts, content_hash
 
