@@ -4,6 +4,7 @@ applicant's corrected submission re-runs the automatic checks and returns to the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -41,6 +42,8 @@ class Corrections:
         self.calendar = calendar
         self.database = approval.database
         self.audit = approval.audit
+        # Told, in the same transaction, when a case's clock stops or restarts (the scheduler).
+        self.clock_listeners: list[Callable[[Session, Application], None]] = []
 
     def request(self, principal: Principal, case_no: str, body: CorrectionRequestIn) -> Correction:
         now = dt.datetime.now(dt.UTC)
@@ -61,6 +64,7 @@ class Corrections:
             session.add(correction)
             case.status = "correction"
             session.flush()
+            self._clock_changed(session, case)
             record_step(
                 session,
                 self.audit,
@@ -126,6 +130,11 @@ class Corrections:
 
     def restart_clock(self, session: Session, case: Application) -> None:
         restart_clock(session, case, self.approval.catalog, self.calendar)
+        self._clock_changed(session, case)
+
+    def _clock_changed(self, session: Session, case: Application) -> None:
+        for listener in self.clock_listeners:
+            listener(session, case)
 
     def of_case(self, case_no: str) -> list[Correction]:
         with self.database.session() as session:

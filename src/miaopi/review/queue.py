@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, model_validator
@@ -50,6 +51,7 @@ class ReviewQueue:
         self.audit = audit or AuditLog()
         self.catalog = catalog
         self.calendar = calendar
+        self.clock_listeners: list[Callable[[Session, Application], None]] = []
 
     @staticmethod
     def _reviewer(principal: Principal) -> str:
@@ -222,23 +224,49 @@ class ReviewQueue:
                     )
                     return case
                 verdict = f"双人复核：{verdict}"
-            case.status = status
-            case.decided_at = now
-            case.reviewed_by = principal.actor
-            case.review_comment = decision.comment
-            case.review_legal_basis = decision.legal_basis
-            record_step(
+            self._close(
                 session,
-                self.audit,
-                principal,
-                case_no,
-                "decided",
-                f"作出决定（人工审核：{verdict}）",
-                now,
-                "review.decided",
+                case,
                 status,
+                principal,
+                f"作出决定（人工审核：{verdict}）",
+                "review.decided",
+                comment=decision.comment,
+                legal_basis=decision.legal_basis,
+                at=now,
             )
             return case
+
+    def _close(
+        self,
+        session: Session,
+        case: Application,
+        status: str,
+        actor: Principal,
+        label: str,
+        action: str,
+        *,
+        comment: str | None,
+        legal_basis: str | None,
+        at: dt.datetime,
+    ) -> None:
+        """Close a case with a final decision — the one path every approval and refusal takes (a
+        reviewer's decision, a deemed approval under §50), in the caller's transaction: the case, its
+        public step and audit entry, and whatever listens for closed cases (the scheduler cancels
+        the case's pending jobs)."""
+        case.status = status
+        case.decided_at = at
+        case.reviewed_by = actor.actor
+        case.review_comment = comment
+        case.review_legal_basis = legal_basis
+        record_step(session, self.audit, actor, case.case_no, "decided", label, at, action, status)
+        self.clock_changed(session, case)
+
+    def clock_changed(self, session: Session, case: Application) -> None:
+        """Tell the listeners (the scheduler) that the case's clock or state changed, in the same
+        transaction, so its jobs are recomputed with the change or not at all."""
+        for listener in self.clock_listeners:
+            listener(session, case)
 
     def request_extension(self, principal: Principal, case_no: str, reason: str) -> Application:
         """The claimant asks to extend the statutory limit by 10 working days (§42)."""
@@ -289,6 +317,7 @@ class ReviewQueue:
             case.extension_days = EXTENSION_DAYS
             if self.catalog is not None:
                 restart_clock(session, case, self.catalog, self.calendar)
+            self.clock_changed(session, case)
             label = f"经负责人批准，延长审查期限{EXTENSION_DAYS}个工作日"
             record_step(
                 session,
