@@ -27,6 +27,7 @@ from miaopi.catalog.facts import (
 )
 from miaopi.catalog.model import (
     Case,
+    DeemedApproval,
     FormField,
     Item,
     LegalBasis,
@@ -392,7 +393,56 @@ class _Loader:
             notes=entry.get("notes"),
             file=str(path),
             four_eyes=bool(entry.get("four_eyes", False)),
+            deemed_approval=self._deemed_approval(path, entry, item_type, types, versions, registry, extra),
+            reminder_days=self._reminder_days(path, entry),
         )
+
+    def _deemed_approval(
+        self,
+        path: Path,
+        entry: LocatedDict,
+        item_type: str,
+        types: Mapping[str, FactType],
+        versions: tuple[Version, ...],
+        registry: FactRegistry,
+        extra: Mapping[str, Fact],
+    ) -> DeemedApproval | None:
+        """``deemed_approval: {expiry_fact: …}`` (行政许可法 §50): a date fact every version's rules read."""
+        raw = entry.get("deemed_approval")
+        if raw is None:
+            return None
+        line = entry.line_of("deemed_approval")
+        expiry = raw.get("expiry_fact") if isinstance(raw, dict) else None
+        if not isinstance(expiry, str) or not expiry:
+            self.problems.add(path, line, "deemed_approval 应为 {expiry_fact: 原许可有效期届满日的事实}")
+            return None
+        if item_type != "行政许可":
+            self.problems.add(path, line, "视为准予延续（行政许可法第五十条）只适用于行政许可事项")
+        if types.get(expiry) != FactType.DATE:
+            self.problems.add(
+                path, line, f"deemed_approval.expiry_fact“{expiry}”应为本事项可读取的日期型事实"
+            )
+            return None
+        for version in versions:
+            read = {rule_fact for rule in version.rules for rule_fact in rule.expression.facts_read}
+            if expiry not in {fact.name for fact in registry.closure(read, extra)}:
+                self.problems.add(
+                    path,
+                    version.line or line,
+                    f"deemed_approval.expiry_fact“{expiry}”须由每个版本的规则读取（办件才会保存其值）",
+                )
+        return DeemedApproval(expiry)
+
+    def _reminder_days(self, path: Path, entry: LocatedDict) -> int | None:
+        raw = entry.get("reminder_days")
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 60:
+            self.problems.add(
+                path, entry.line_of("reminder_days"), "reminder_days 应为 1–60 之间的整数（工作日）"
+            )
+            return None
+        return raw
 
     def _limit(self, path: Path, entry: LocatedDict, key: str) -> TimeLimit | None:
         raw = entry.get(key)

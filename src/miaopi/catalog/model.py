@@ -106,6 +106,15 @@ class Versioned:
 
 
 @dataclass(frozen=True)
+class DeemedApproval:
+    """行政许可法 §50: a renewal still undecided when the old licence expires is deemed approved.
+    ``expiry_fact`` is the date fact (read by the item's rules, so every case stores it) holding the
+    old licence's last valid day."""
+
+    expiry_fact: str
+
+
+@dataclass(frozen=True)
 class Item(Versioned):
     code: str
     name: str
@@ -126,6 +135,8 @@ class Item(Versioned):
     notes: str | None = None
     file: str = ""
     four_eyes: bool = False  # high-value item: a second reviewer must confirm a manual decision
+    deemed_approval: DeemedApproval | None = None  # a renewal: 行政许可法 §50 applies
+    reminder_days: int | None = None  # remind reviewers N working days before the deadline (None: default)
 
     @property
     def purpose(self) -> str:
