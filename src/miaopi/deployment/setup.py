@@ -22,6 +22,8 @@ from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.catalog.facts import LICENCE_FIELDS
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
+from miaopi.notifications import NotificationConfig, NotificationConfigError, Notifications, Templates
+from miaopi.notifications import TemplateError as NotificationTemplateError
 from miaopi.review import Ratings, ReviewQueue
 from miaopi.review.corrections import Corrections
 from miaopi.sharing import CatalogueError, Grant, ResourceCatalogue, SharingExchange
@@ -103,6 +105,7 @@ class Deployment:
     review: ReviewQueue
     ratings: Ratings
     corrections: Corrections
+    notifications: Notifications
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -165,6 +168,19 @@ class Deployment:
             uploads=settings.data_dir / "uploads",
             today=today,
         )
+        try:
+            notifications = Notifications(
+                database,
+                Templates.load(settings.catalog_dir),
+                NotificationConfig.load(settings.data_dir),
+                approval.audit,
+            )
+        except (NotificationTemplateError, NotificationConfigError) as error:
+            raise DeploymentError(f"通知配置有误，未启动：{error}") from None
+        if notifications.config.recording and not settings.demo_mode:
+            problems.append(
+                "以下通知渠道未配置网关，只记录不发送：" + "、".join(notifications.config.recording)
+            )
         return cls(
             settings=settings,
             database=database,
@@ -177,6 +193,7 @@ class Deployment:
             review=ReviewQueue(database, approval.audit, catalog, calendar),
             ratings=Ratings(database, deadline, today, approval.audit),
             corrections=Corrections(approval, calendar),
+            notifications=notifications,
             problems=problems,
         )
 

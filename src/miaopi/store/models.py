@@ -3,5 +3,6 @@
 import miaopi.approval.models
 import miaopi.audit.models
 import miaopi.auth.models
+import miaopi.notifications.models
 import miaopi.review.models
 import miaopi.sharing.models  # noqa: F401
