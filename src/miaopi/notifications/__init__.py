@@ -12,6 +12,7 @@ and the dispatcher sends it once that transaction has committed.
 
 from miaopi.notifications.channels import CHANNEL_NAMES, Channel, Outgoing, SendFailed, Sent, sms_segments
 from miaopi.notifications.config import NotificationConfig, NotificationConfigError, RateLimit, RetryPolicy
+from miaopi.notifications.dispatcher import BackgroundDispatch, Dispatcher, Report, TokenBucket
 from miaopi.notifications.outbox import (
     STATUS_LABELS,
     STATUSES,
@@ -27,19 +28,23 @@ __all__ = [
     "CHANNEL_NAMES",
     "STATUSES",
     "STATUS_LABELS",
+    "BackgroundDispatch",
     "Channel",
+    "Dispatcher",
     "NotificationConfig",
     "NotificationConfigError",
     "NotificationError",
     "Notifications",
     "Outgoing",
     "RateLimit",
+    "Report",
     "RetryPolicy",
     "SendFailed",
     "Sent",
     "Template",
     "TemplateError",
     "Templates",
+    "TokenBucket",
     "personal_data_in",
     "recipient_of",
     "sms_segments",

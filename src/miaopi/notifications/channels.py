@@ -67,6 +67,8 @@ def sms_segments(text: str) -> int:
 
 
 class Gateway(Protocol):
+    in_database: bool  # writes in the dispatcher's transaction (no network): the inbox, recording
+
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent: ...
 
 
@@ -103,12 +105,16 @@ class Channel:
 class InboxGateway:
     """The in-app inbox: the message row is the inbox entry; sending makes it visible."""
 
+    in_database = True
+
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent:
         return Sent("delivered")
 
 
 class RecordingGateway:
     """Development stand-in for a real gateway: records what would be sent, sends nothing."""
+
+    in_database = True
 
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent:
         session.execute(
@@ -130,6 +136,8 @@ class HttpGateway:
     token`` when configured). A 2xx answer is *sent*, its JSON ``id`` kept as the gateway's
     reference; 429, 5xx, timeouts and connection errors are retried; any other 4xx is final.
     """
+
+    in_database = False
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = url
@@ -166,6 +174,8 @@ class HttpGateway:
 
 class SmtpGateway:
     """E-mail through an SMTP relay (STARTTLS and login when configured)."""
+
+    in_database = False
 
     def __init__(
         self,

@@ -1,0 +1,263 @@
+"""The outbox dispatcher: claim due deliveries, send them, record what happened.
+
+One round (:meth:`Dispatcher.run_once`), per channel:
+
+1. **Claim** up to as many due deliveries as the channel's token bucket allows, in one transaction:
+   a conditional ``UPDATE … SET lease_token, lease_until WHERE id IN (…) AND status = 'queued' AND
+   lease free``. On PostgreSQL a second dispatcher's UPDATE waits for the first one's row locks and
+   then re-checks the condition, so it skips what the first took; SQLite has one writer at a time.
+   Either way a delivery is held by at most one dispatcher until its lease ends.
+2. **Send** through the channel's gateway, outside any transaction for network gateways.
+3. **Record** the outcome in one transaction, only if this dispatcher still holds the lease
+   (``WHERE lease_token = …``): *sent* / *delivered*, or on a transient error *queued* again after an
+   exponential backoff (``retry.base_seconds · 2^(attempts-1)``, capped), or *failed* with the reason
+   once ``retry.max_attempts`` is reached or the error is permanent. In-database gateways (the inbox,
+   the recording gateway) write in that same transaction, so a lost lease leaves no trace of them.
+
+The clock is injected: tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from miaopi.notifications.channels import CONTACT_NAMES, Outgoing, SendFailed, Sent
+from miaopi.notifications.config import RateLimit
+from miaopi.notifications.models import Contact, Delivery, Message
+from miaopi.notifications.outbox import Notifications
+
+log = logging.getLogger("miaopi.notifications")
+DISPATCHER_ACTOR = "system:dispatcher"
+
+
+class TokenBucket:
+    """``per_second`` tokens a second, at most ``burst`` saved up; time comes from ``clock``."""
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], dt.datetime]) -> None:
+        self.rate = limit.per_second
+        self.capacity = limit.burst
+        self.clock = clock
+        self.tokens = limit.burst
+        self.updated = clock()
+
+    def available(self) -> int:
+        now = self.clock()
+        elapsed = max(0.0, (now - self.updated).total_seconds())
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.updated = now
+        return int(self.tokens)
+
+    def take(self, count: int) -> None:
+        self.tokens -= count
+
+
+@dataclass
+class Report:
+    """What one round did, per outcome: sent, delivered, retried (queued again), failed, lost (lease)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    @property
+    def handled(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    token: str
+    outgoing: Outgoing
+    attempts: int
+    missing_contact: bool
+
+
+class Dispatcher:
+    """Sends what the outbox holds. Several dispatchers (threads or processes) may run at once."""
+
+    def __init__(self, notifications: Notifications, *, batch: int = 100, owner: str | None = None) -> None:
+        self.notifications = notifications
+        self.config = notifications.config
+        self.clock = notifications.clock
+        self.batch = batch
+        self.owner = owner or uuid.uuid4().hex[:8]
+        self.buckets = {name: TokenBucket(limit, self.clock) for name, limit in self.config.rates.items()}
+
+    def run_once(self) -> Report:
+        """One round over every channel; returns what it did."""
+        report = Report()
+        for channel in self.config.channels:
+            allowed = min(self.batch, self.buckets[channel].available())
+            if allowed <= 0:
+                continue
+            claimed = self.claim(channel, allowed)
+            self.buckets[channel].take(len(claimed))
+            for item in claimed:
+                report.add(self.attempt(item))
+        return report
+
+    def claim(self, channel: str, limit: int) -> list[_Claimed]:
+        """Lease up to ``limit`` due deliveries of ``channel`` to this dispatcher."""
+        now = self.clock()
+        token = uuid.uuid4().hex
+        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+        due = and_(
+            Delivery.channel == channel, Delivery.status == "queued", Delivery.next_attempt_at <= now, free
+        )
+        with self.notifications.database.session() as session:
+            candidates = list(
+                session.scalars(
+                    select(Delivery.id).where(due).order_by(Delivery.next_attempt_at).limit(limit)
+                )
+            )
+            if not candidates:
+                return []
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(candidates), due)
+                .values(lease_token=token, lease_until=now + dt.timedelta(seconds=self.config.lease_seconds))
+            )
+            rows = session.execute(
+                select(Delivery, Message.title, Contact.address)
+                .join(Message, Message.id == Delivery.message_id)
+                .outerjoin(
+                    Contact, and_(Contact.recipient == Message.recipient, Contact.channel == Delivery.channel)
+                )
+                .where(Delivery.lease_token == token)
+                .order_by(Delivery.id)
+            ).all()
+        needs_address = self.config.channels[channel].needs_address
+        return [
+            _Claimed(
+                token=token,
+                outgoing=Outgoing(
+                    delivery_id=delivery.id,
+                    message_id=delivery.message_id,
+                    channel=channel,
+                    address=address,
+                    title=title,
+                    text=delivery.text,
+                ),
+                attempts=delivery.attempts,
+                missing_contact=needs_address and address is None,
+            )
+            for delivery, title, address in rows
+        ]
+
+    def attempt(self, claimed: _Claimed) -> str:
+        """Send one claimed delivery and record the outcome; returns the outcome."""
+        outgoing = claimed.outgoing
+        channel = self.config.channels[outgoing.channel]
+        failure: SendFailed | None = None
+        in_database = channel.gateway.in_database
+        sent: Sent | None = None
+        if claimed.missing_contact:
+            failure = SendFailed(
+                f"收件人未登记{CONTACT_NAMES.get(outgoing.channel, '联系方式')}", permanent=True
+            )
+        elif not in_database:
+            sent, failure = self._send(None, outgoing)
+        with self.notifications.database.session() as session:
+            if in_database and failure is None:
+                sent, failure = self._send(session, outgoing)
+            now = self.clock()
+            attempts = claimed.attempts + 1
+            values: dict[str, Any] = {"attempts": attempts, "lease_token": None, "lease_until": None}
+            outcome: str
+            if sent is not None:
+                outcome = sent.status
+                values.update(status=sent.status, sent_at=now, gateway_id=sent.gateway_id, last_error=None)
+                if sent.status == "delivered":
+                    values["delivered_at"] = now
+            else:
+                assert failure is not None
+                retry = self.config.retry
+                if failure.permanent or attempts >= retry.max_attempts:
+                    outcome = "failed"
+                    values.update(status="failed", failed_at=now, last_error=failure.reason)
+                else:
+                    outcome = "retried"
+                    values.update(
+                        next_attempt_at=now + dt.timedelta(seconds=retry.delay(attempts)),
+                        last_error=failure.reason,
+                    )
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == outgoing.delivery_id, Delivery.lease_token == claimed.token)
+                    .values(**values)
+                ),
+            )
+            if result.rowcount != 1:
+                # The lease ran out and another dispatcher holds the delivery now: record nothing.
+                session.rollback()
+                log.warning("delivery %s: lease lost before its outcome was recorded", outgoing.delivery_id)
+                return "lost"
+            if outcome != "retried":
+                details: dict[str, Any] = {"channel": outgoing.channel, "attempts": attempts}
+                if failure is not None:
+                    details["reason"] = failure.reason
+                self.notifications.audit.append(
+                    session,
+                    actor=DISPATCHER_ACTOR,
+                    action=f"notification.{outcome}",
+                    target=outgoing.message_id,
+                    outcome=outcome,
+                    details=details,
+                    at=now,
+                )
+        return outcome
+
+    def _send(self, session: Session | None, outgoing: Outgoing) -> tuple[Sent | None, SendFailed | None]:
+        gateway = self.config.channels[outgoing.channel].gateway
+        try:
+            return gateway.send(cast(Session, session), outgoing, self.clock()), None
+        except SendFailed as failure:
+            return None, failure
+        except Exception as error:  # a gateway bug must not stop the dispatcher; retried like a glitch
+            log.exception("delivery %s: gateway error %s", outgoing.delivery_id, type(error).__name__)
+            return None, SendFailed(f"网关异常（{type(error).__name__}）")
+
+
+class BackgroundDispatch:
+    """A daemon thread running rounds until stopped: at once while there is work, else every
+    ``interval`` seconds."""
+
+    def __init__(self, dispatcher: Dispatcher, *, interval: float = 1.0) -> None:
+        self.dispatcher = dispatcher
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="miaopi-notifications", daemon=True)
+
+    def start(self) -> BackgroundDispatch:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.dispatcher.run_once().handled
+            except Exception as error:  # the database may be away for a moment; try again later
+                log.error("notification dispatch round failed: %s", type(error).__name__)
+                handled = 0
+            if handled == 0:
+                self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
