@@ -20,6 +20,7 @@ from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.deployment.command import open_for_command
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
+from miaopi.scheduler.cli import scheduler_app
 from miaopi.screening.cli import screen_command
 from miaopi.sharing.cli import sharing_app
 
@@ -33,6 +34,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
+app.add_typer(scheduler_app, name="scheduler")
 app.command("screen")(screen_command)
 
 console = Console(soft_wrap=True)
@@ -92,6 +94,9 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="监听端口", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="工作进程数（多核时可设为核数）", min=1, max=64)] = 1,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="在主进程后台线程中运行法定时限调度器")
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """启动服务：空数据目录会先自动初始化为内置部署。"""
@@ -103,6 +108,10 @@ def serve(
 
     deployment = _initialise(data_dir)
     console.print(f"秒批服务：http://{host}:{port}/api/v1/health  （数据库：{deployment.database.dialect}）")
+    if scheduler:
+        # Reminders, escalation and deemed approvals; leases make further runners
+        # (miaopi scheduler run) safe alongside it.
+        deployment.scheduler.start()
     if workers == 1:
         deployment.warm()
         uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
@@ -114,7 +123,8 @@ def serve(
     # Each worker process opens the same deployment itself.
     os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
     os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
-    deployment.close()
+    if not scheduler:
+        deployment.close()  # otherwise kept open in this process for the scheduler thread
     uvicorn.run(
         "miaopi.api.asgi:build", factory=True, host=host, port=port, workers=workers, log_level="warning"
     )

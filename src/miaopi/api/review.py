@@ -15,6 +15,7 @@ from miaopi.approval.pipeline import STATUS_LABELS
 from miaopi.deployment import Deployment
 from miaopi.review import GRADE_NAMES, FollowUpCloseIn, ReviewConflict, ReviewDecisionIn
 from miaopi.review.corrections import CorrectionRequestIn
+from miaopi.review.procedures import SpecialProcedureEndIn, SpecialProcedureIn
 
 router = APIRouter(prefix="/review", tags=["人工审核"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -239,3 +240,103 @@ def request_extension(
 @router.post("/cases/{case_no}/extension/approve", response_model=ReviewCaseOut, summary="负责人批准延期")
 def approve_extension(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -> ReviewCaseOut:
     return ReviewCaseOut.of(_call(lambda: current.review.approve_extension(who, case_no)))
+
+
+class SpecialProcedureOut(BaseModel):
+    id: int
+    case_no: str
+    kind: str
+    reason: str
+    started_by: str
+    started_at: dt.datetime
+    ended_by: str | None
+    ended_at: dt.datetime | None
+    result: str | None
+
+
+@router.post(
+    "/cases/{case_no}/special-procedures",
+    response_model=SpecialProcedureOut,
+    status_code=201,
+    summary="启动特殊程序（听证、检验检测、专家评审等；期间不计入审查期限）",
+)
+def start_special_procedure(
+    case_no: str, body: SpecialProcedureIn, who: CurrentPrincipal, current: CurrentDeployment
+) -> SpecialProcedureOut:
+    procedure = _call(lambda: current.procedures.start(who, case_no, body))
+    return SpecialProcedureOut.model_validate(procedure, from_attributes=True)
+
+
+@router.post(
+    "/cases/{case_no}/special-procedures/{procedure_id}/end",
+    response_model=SpecialProcedureOut,
+    summary="结束特殊程序，恢复计算审查期限",
+)
+def end_special_procedure(
+    case_no: str,
+    procedure_id: int,
+    body: SpecialProcedureEndIn,
+    who: CurrentPrincipal,
+    current: CurrentDeployment,
+) -> SpecialProcedureOut:
+    procedure = _call(lambda: current.procedures.end(who, case_no, procedure_id, body))
+    return SpecialProcedureOut.model_validate(procedure, from_attributes=True)
+
+
+@router.get(
+    "/cases/{case_no}/special-procedures",
+    response_model=list[SpecialProcedureOut],
+    summary="办件的特殊程序记录",
+)
+def special_procedures(
+    case_no: str, who: CurrentPrincipal, current: CurrentDeployment
+) -> list[SpecialProcedureOut]:
+    return [
+        SpecialProcedureOut.model_validate(procedure, from_attributes=True)
+        for procedure in _call(lambda: current.procedures.of_case(who, case_no))
+    ]
+
+
+class DeadlineAlertOut(BaseModel):
+    case_no: str
+    kind: str
+    deadline: dt.date
+    addressed_to: str
+    created_at: dt.datetime
+    case_status: str
+
+
+def _alerts(listed: list[tuple[Any, str]]) -> list[DeadlineAlertOut]:
+    return [
+        DeadlineAlertOut(
+            case_no=alert.case_no,
+            kind=alert.kind,
+            deadline=alert.deadline,
+            addressed_to=alert.addressed_to,
+            created_at=alert.created_at,
+            case_status=status,
+        )
+        for alert, status in listed
+    ]
+
+
+@router.get(
+    "/escalations",
+    response_model=list[DeadlineAlertOut],
+    summary="超期督办：本部门超过法定期限未办结的办件（部门负责人）",
+)
+def escalations(
+    who: CurrentPrincipal, current: CurrentDeployment, open_only: Annotated[bool, Query(alias="open")] = True
+) -> list[DeadlineAlertOut]:
+    return _alerts(_call(lambda: current.alerts.escalations(who, open_only=open_only)))
+
+
+@router.get(
+    "/reminders",
+    response_model=list[DeadlineAlertOut],
+    summary="临近法定期限的提醒（我认领的及本部门未认领的）",
+)
+def reminders(
+    who: CurrentPrincipal, current: CurrentDeployment, open_only: Annotated[bool, Query(alias="open")] = True
+) -> list[DeadlineAlertOut]:
+    return _alerts(_call(lambda: current.alerts.reminders(who, open_only=open_only)))

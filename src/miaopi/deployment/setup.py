@@ -25,7 +25,10 @@ from miaopi.config import Settings
 from miaopi.notifications import NotificationConfig, NotificationConfigError, Notifications, Templates
 from miaopi.notifications import TemplateError as NotificationTemplateError
 from miaopi.review import Ratings, ReviewQueue
+from miaopi.review.alerts import DeadlineAlerts
 from miaopi.review.corrections import Corrections
+from miaopi.review.procedures import SpecialProcedures
+from miaopi.scheduler import Scheduler
 from miaopi.sharing import CatalogueError, Grant, ResourceCatalogue, SharingExchange
 from miaopi.store import Database
 
@@ -106,6 +109,9 @@ class Deployment:
     ratings: Ratings
     corrections: Corrections
     notifications: Notifications
+    procedures: SpecialProcedures
+    alerts: DeadlineAlerts
+    scheduler: Scheduler
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -181,6 +187,13 @@ class Deployment:
             problems.append(
                 "以下通知渠道未配置网关，只记录不发送：" + "、".join(notifications.config.recording)
             )
+        review = ReviewQueue(database, approval.audit, catalog, calendar)
+        corrections = Corrections(approval, calendar)
+        alerts = DeadlineAlerts(review)
+        # The legal clock's jobs: re-planned in the same transaction as every clock or state change.
+        scheduler = Scheduler(alerts, catalog, calendar)
+        review.clock_listeners.append(scheduler.plan)
+        corrections.clock_listeners.append(scheduler.plan)
         return cls(
             settings=settings,
             database=database,
@@ -190,9 +203,12 @@ class Deployment:
             accounts=Accounts(database),
             verifier=verifier,
             approval=approval,
-            review=ReviewQueue(database, approval.audit, catalog, calendar),
+            review=review,
             ratings=Ratings(database, deadline, today, approval.audit),
-            corrections=Corrections(approval, calendar),
+            corrections=corrections,
+            procedures=SpecialProcedures(review),
+            alerts=alerts,
+            scheduler=scheduler,
             notifications=notifications,
             problems=problems,
         )
@@ -217,4 +233,5 @@ class Deployment:
         return {"data_dir": str(self.settings.data_dir), "database": self.database.dialect, **marker}
 
     def close(self) -> None:
+        self.scheduler.stop()
         self.database.dispose()

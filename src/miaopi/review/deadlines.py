@@ -1,5 +1,6 @@
 """A case's deadlines from its clock: accepted on the decision date, the item's limits, the periods
-spent on corrections (the clock stops, 行政许可法 §32/§45), and an approved extension (§42)."""
+spent on corrections and special procedures (the clock stops, 行政许可法 §32/§45; while a special
+procedure runs the case has no deadline), and an approved extension (§42)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from miaopi.approval.models import Application
 from miaopi.approval.pipeline import CHINA
 from miaopi.catalog import Catalog
 from miaopi.clock import CalendarUnknownYear, CaseClock, Suspension, WorkingCalendar
-from miaopi.review.models import Correction
+from miaopi.review.models import Correction, SpecialProcedure
 
 
 def _china(moment: dt.datetime) -> dt.date:
@@ -31,11 +32,22 @@ def restart_clock(
     periods = session.scalars(
         select(Correction).where(Correction.case_no == case.case_no, Correction.submitted_at.is_not(None))
     ).all()
+    procedures = session.scalars(
+        select(SpecialProcedure).where(SpecialProcedure.case_no == case.case_no).order_by(SpecialProcedure.id)
+    ).all()
+    # The acceptance day itself is never counted, so a period starting on it starts, for the clock,
+    # on the day after.
+    first = case.decision_date + dt.timedelta(days=1)
+
+    def period(start: dt.datetime, end: dt.datetime | None, reason: str) -> Suspension:
+        begins = max(_china(start), first)
+        return Suspension(begins, None if end is None else max(_china(end), begins), reason)
+
     suspensions = tuple(
-        Suspension(_china(period.requested_at), _china(period.submitted_at), "补正")
-        for period in periods
-        if period.submitted_at is not None
-    )
+        period(correction.requested_at, correction.submitted_at, "补正")
+        for correction in periods
+        if correction.submitted_at is not None
+    ) + tuple(period(procedure.started_at, procedure.ended_at, procedure.kind) for procedure in procedures)
     clock = CaseClock(
         calendar,
         case.decision_date,

@@ -41,3 +41,36 @@ class Correction(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     submission: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     recheck: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+
+
+class SpecialProcedure(Base):
+    """特殊程序 (行政许可法 §45): a hearing, tender, auction, inspection, testing, quarantine, appraisal
+    or expert review. The case's clock stops from the day it starts to the day it ends."""
+
+    __tablename__ = "review_special_procedure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # 听证 招标 拍卖 检验 检测 检疫 鉴定 专家评审
+    reason: Mapped[str] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DeadlineAlert(Base):
+    """A deadline alert raised by the scheduler: a reminder before the statutory deadline (to the
+    claimant, or the department when unclaimed) or an escalation of an overdue case to the
+    department's head (督办)."""
+
+    __tablename__ = "review_deadline_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | escalation
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    addressed_to: Mapped[str] = mapped_column(String(80))  # officer:<login> | department | supervisor
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -16,6 +16,7 @@ from miaopi.auth import Principal
 from miaopi.catalog import Catalog
 from miaopi.clock import WorkingCalendar
 from miaopi.review.deadlines import restart_clock
+from miaopi.review.models import SpecialProcedure
 from miaopi.store import Database
 
 EXTENSION_DAYS = 10  # 行政许可法 §42
@@ -52,6 +53,8 @@ class ReviewQueue:
         self.catalog = catalog
         self.calendar = calendar
         self.clock_listeners: list[Callable[[Session, Application], None]] = []
+        # Issues the licence of a case closed as approved, in the closing transaction (电子证照).
+        self.licence_issuer: Callable[[Session, Application, str, dt.datetime], object] | None = None
 
     @staticmethod
     def _reviewer(principal: Principal) -> str:
@@ -183,6 +186,13 @@ class ReviewQueue:
             ):
                 self._explain_refusal(session, case_no, department, principal, deciding=True)
             assert case is not None
+            running = session.scalars(
+                select(SpecialProcedure.kind).where(
+                    SpecialProcedure.case_no == case_no, SpecialProcedure.ended_at.is_(None)
+                )
+            ).first()
+            if running is not None:
+                raise ReviewConflict(f"办件 {case_no} 的{running}程序尚未结束，结束后才能作出决定")
             item = self.catalog.items.get(case.item_code) if self.catalog else None
             if item is not None and item.four_eyes:
                 if case.first_decision is None:
@@ -260,6 +270,8 @@ class ReviewQueue:
         case.review_comment = comment
         case.review_legal_basis = legal_basis
         record_step(session, self.audit, actor, case.case_no, "decided", label, at, action, status)
+        if status == "approved" and self.licence_issuer is not None:
+            self.licence_issuer(session, case, actor.actor, at)
         self.clock_changed(session, case)
 
     def clock_changed(self, session: Session, case: Application) -> None:

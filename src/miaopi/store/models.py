@@ -5,4 +5,5 @@ import miaopi.audit.models
 import miaopi.auth.models
 import miaopi.notifications.models
 import miaopi.review.models
+import miaopi.scheduler.models
 import miaopi.sharing.models  # noqa: F401
