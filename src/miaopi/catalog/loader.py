@@ -35,6 +35,7 @@ from miaopi.catalog.model import (
     MaterialSource,
     OnFail,
     Policy,
+    PriorityKey,
     Rule,
     TimeLimit,
     Version,
@@ -47,6 +48,7 @@ T = TypeVar("T")
 LIMIT_UNITS = ("工作日", "自然日", "即办")
 CASE_TYPES = ("即办件", "承诺件")
 PERIODS = ("year", "quarter", "month")
+MAX_PRIORITY_KEYS = 8
 TRUST_LEVELS = ("A", "B", "C", "D")
 
 
@@ -540,7 +542,13 @@ class _Loader:
         header = {key: value for key, value in entry.items() if key not in ("versions", "cases")}
         versions = self._versions(path, entry, types, header)
         cases = self._cases(path, entry, types, ("eligible", "ineligible", "unknown"))
-        budget = entry.get("budget")
+        budget = self._budget(path, entry)
+        priority_order = self._priority_order(path, entry, types)
+        confirm_within = self._limit(path, entry, "confirm_within") if "confirm_within" in entry else None
+        if confirm_within is not None and confirm_within.unit == "即办":
+            self.problems.add(
+                path, entry.line_of("confirm_within"), "confirm_within 的单位应为 工作日 或 自然日"
+            )
         return Policy(
             versions=versions,
             id=policy_id,
@@ -550,12 +558,69 @@ class _Loader:
             legal_basis=tuple(basis for basis in bases if basis is not None),
             screen=screen,
             period=str(period),
-            budget=float(budget) if budget is not None else None,
+            budget=budget,
             priority=entry.get("priority"),
             cases=cases,
             notes=entry.get("notes"),
             file=str(path),
+            priority_order=priority_order,
+            confirm_within=confirm_within,
         )
+
+    def _budget(self, path: Path, entry: LocatedDict) -> float | None:
+        """``budget``: yuan per period, a positive number with at most two decimals (fen)."""
+        value = entry.get("budget")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.problems.add(
+                path, entry.line_of("budget"), f"budget 应为正数（每个发放期的预算，元），实际为“{value}”"
+            )
+            return None
+        if round(value, 2) != value:
+            self.problems.add(
+                path, entry.line_of("budget"), f"budget 最多精确到分（两位小数），实际为“{value}”"
+            )
+            return None
+        return float(value)
+
+    def _priority_order(
+        self, path: Path, entry: LocatedDict, types: Mapping[str, FactType]
+    ) -> tuple[PriorityKey, ...]:
+        """``priority_order``: a list of ``{asc: expression}`` / ``{desc: expression}`` with numeric results."""
+        raw = entry.get("priority_order")
+        if raw is None:
+            return ()
+        line = entry.line_of("priority_order")
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_PRIORITY_KEYS:
+            self.problems.add(
+                path,
+                line,
+                f"priority_order 应为 1–{MAX_PRIORITY_KEYS} 项的列表，每项为 {{asc: 表达式}} 或 {{desc: 表达式}}",
+            )
+            return ()
+        keys: list[PriorityKey] = []
+        for number, key in enumerate(raw, 1):
+            if not isinstance(key, dict) or len(key) != 1 or next(iter(key)) not in ("asc", "desc"):
+                self.problems.add(
+                    path, line, f"priority_order 第{number}项应为 {{asc: 表达式}} 或 {{desc: 表达式}}"
+                )
+                continue
+            direction, source = next(iter(key.items()))
+            try:
+                expression = compile_expression(str(source), types)
+            except ExpressionError as error:
+                self.problems.add(path, line, f"priority_order 第{number}项表达式有误：{error.message}")
+                continue
+            if expression.result_type not in (FactType.INTEGER, FactType.NUMBER):
+                self.problems.add(
+                    path,
+                    line,
+                    f"priority_order 第{number}项的结果应为数值（布尔条件请写成 CASE WHEN … THEN 0 ELSE 1 END）",
+                )
+                continue
+            keys.append(PriorityKey(expression, descending=direction == "desc"))
+        return tuple(keys)
 
     # ---- grants --------------------------------------------------------------------------------
 
@@ -567,10 +632,17 @@ class _Loader:
             (item.file, item.department, item.purpose, list(item.versions), catalog.form_facts(item), None)
             for item in catalog.items.values()
         ] + [
-            (policy.file, policy.department, policy.purpose, list(policy.versions), {}, policy.screen)
+            (
+                policy.file,
+                policy.department,
+                policy.purpose,
+                list(policy.versions),
+                {},
+                [policy.screen, *(key.expression for key in policy.priority_order)],
+            )
             for policy in catalog.policies.values()
         ]
-        for file, department, purpose, versions, extra, screen in subjects:
+        for file, department, purpose, versions, extra, expressions in subjects:
             needed: dict[str, dict[str, None]] = {}
             subject = (
                 catalog.items[purpose.removeprefix("item:")].subject if purpose.startswith("item:") else None
@@ -584,8 +656,11 @@ class _Loader:
                 if any(material.source.value == "issued" for material in item.materials):
                     resource = catalog.facts.licences[subject]
                     needed.setdefault(resource, {}).update(dict.fromkeys(LICENCE_FIELDS))
-            if screen is not None:
-                facts = catalog.facts.closure(screen.facts_read)
+            # A policy's screen and priority expressions read facts too.
+            for expression in expressions or []:
+                if expression is None:
+                    continue
+                facts = catalog.facts.closure(expression.facts_read)
                 for resource, fields in catalog.facts.resource_requests(facts).items():
                     needed.setdefault(resource, {}).update(dict.fromkeys(fields))
             for resource, wanted in needed.items():

@@ -144,6 +144,15 @@ class Item(Versioned):
 
 
 @dataclass(frozen=True)
+class PriorityKey:
+    """One key of a policy's budget order (``priority_order``): a numeric expression, ascending or
+    descending; ties after every key are broken by the SHA-256 of the subject id (see docs/offers.md)."""
+
+    expression: Expression
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class Policy(Versioned):
     id: str
     name: str
@@ -157,6 +166,8 @@ class Policy(Versioned):
     cases: tuple[Case, ...] = field(default=())
     notes: str | None = None
     file: str = ""
+    priority_order: tuple[PriorityKey, ...] = ()  # the same order, as expressions (offers apply it)
+    confirm_within: TimeLimit | None = None  # how long an offer waits for confirmation (default 30 自然日)
 
     @property
     def purpose(self) -> str:

@@ -24,6 +24,7 @@ from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
 from miaopi.notifications import NotificationConfig, NotificationConfigError, Notifications, Templates
 from miaopi.notifications import TemplateError as NotificationTemplateError
+from miaopi.offers import OfferService, payee_grants
 from miaopi.review import Ratings, ReviewQueue
 from miaopi.review.alerts import DeadlineAlerts
 from miaopi.review.corrections import Corrections
@@ -109,6 +110,7 @@ class Deployment:
     ratings: Ratings
     corrections: Corrections
     notifications: Notifications
+    offers: OfferService
     procedures: SpecialProcedures
     alerts: DeadlineAlerts
     scheduler: Scheduler
@@ -147,6 +149,9 @@ class Deployment:
             catalog.grants.add(
                 Grant(VERIFY_DEPARTMENT, VERIFY_PURPOSE, enterprise_registry, frozenset({"legal_rep_id"}))
             )
+        for department, purpose, registry in payee_grants(catalog):
+            # 免申即享: the beneficiary's registered name, for the benefit record and the masked 公示.
+            catalog.grants.add(Grant(department, purpose, registry, frozenset({"name"})))
         database = Database(settings.database_url)
         exchange = SharingExchange(resources, catalog.grants)
         verifier = DevelopmentVerifier(
@@ -210,6 +215,16 @@ class Deployment:
             alerts=alerts,
             scheduler=scheduler,
             notifications=notifications,
+            offers=OfferService(
+                database,
+                catalog,
+                exchange,
+                calendar,
+                settings.data_dir / "screening",
+                notify=notifications.enqueue,
+                audit=approval.audit,
+                today=today,
+            ),
             problems=problems,
         )
 

@@ -144,7 +144,7 @@ class DeadlineAlerts:
         if open_only:
             query = query.where(Application.status.in_(("review", "correction")))
         with self.database.session() as session:
-            return [(alert, status) for alert, status in session.execute(query).tuples()]
+            return [(alert, status) for alert, status in session.execute(query)]
 
 
 def _locked(session: Session, case_no: str) -> Application | None:

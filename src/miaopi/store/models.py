@@ -4,6 +4,7 @@ import miaopi.approval.models
 import miaopi.audit.models
 import miaopi.auth.models
 import miaopi.notifications.models
+import miaopi.offers.models
 import miaopi.review.models
 import miaopi.scheduler.models
 import miaopi.sharing.models  # noqa: F401
