@@ -20,6 +20,7 @@ from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.deployment.command import open_for_command
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
+from miaopi.notifications.cli import notifications_app
 from miaopi.offers.cli import offers_app
 from miaopi.scheduler.cli import scheduler_app
 from miaopi.screening.cli import screen_command
@@ -35,6 +36,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notifications_app, name="notifications")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(offers_app, name="offers")
 app.command("screen")(screen_command)
@@ -99,6 +101,9 @@ def serve(
     scheduler: Annotated[
         bool, typer.Option("--scheduler/--no-scheduler", help="在主进程后台线程中运行法定时限调度器")
     ] = True,
+    notifications: Annotated[
+        bool, typer.Option("--notifications/--no-notifications", help="在主进程后台线程中发送通知（发件箱）")
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """启动服务：空数据目录会先自动初始化为内置部署。"""
@@ -114,6 +119,11 @@ def serve(
         # Reminders, escalation and deemed approvals; leases make further runners
         # (miaopi scheduler run) safe alongside it.
         deployment.scheduler.start()
+    if notifications:
+        # The outbox dispatcher; leases make further dispatchers (miaopi notifications dispatch) safe.
+        from miaopi.notifications import BackgroundDispatch, Dispatcher
+
+        BackgroundDispatch(Dispatcher(deployment.notifications)).start()
     if workers == 1:
         deployment.warm()
         uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
@@ -125,8 +135,8 @@ def serve(
     # Each worker process opens the same deployment itself.
     os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
     os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
-    if not scheduler:
-        deployment.close()  # otherwise kept open in this process for the scheduler thread
+    if not scheduler and not notifications:
+        deployment.close()  # otherwise kept open in this process for the background threads
     uvicorn.run(
         "miaopi.api.asgi:build", factory=True, host=host, port=port, workers=workers, log_level="warning"
     )

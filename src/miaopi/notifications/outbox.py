@@ -296,8 +296,12 @@ class Notifications:
             raise PermissionError("只有工作人员可以查看通知发送情况")
 
     def stats(self, principal: Principal) -> dict[str, dict[str, int]]:
-        """Deliveries per channel and status (every channel and status present, zero when none)."""
+        """Deliveries per channel and status, for staff."""
         self._officer(principal)
+        return self.counts()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Deliveries per channel and status (every channel and status present, zero when none)."""
         counts = {channel: dict.fromkeys(STATUSES, 0) for channel in self.config.channels}
         with self.database.session() as session:
             rows = session.execute(

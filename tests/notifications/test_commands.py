@@ -1,0 +1,103 @@
+"""``miaopi notifications …`` and the dispatcher thread ``miaopi serve`` starts: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment
+from miaopi.notifications.cli import notifications_app
+from tests.livehttp import free_port
+from tests.notifications.conftest import OFFER, PERSON
+from tests.sharing.conftest import write_catalogue
+
+
+def prepared(data_dir: Path) -> Deployment:
+    settings = load_settings(data_dir)
+    write_catalogue(settings.city_dir)
+    settings.catalog_dir.mkdir(parents=True)
+    from miaopi.store import Database
+
+    Database(settings.database_url).migrate()
+    settings.marker.write_text(json.dumps({"version": "test"}), encoding="utf-8")
+    return Deployment.open(settings)
+
+
+def enqueue(deployment: Deployment, *channels: str) -> str:
+    with deployment.database.session() as session:
+        return deployment.notifications.enqueue(
+            session, recipient=PERSON, template="offer.made", variables=OFFER, channels=channels
+        )
+
+
+def test_dispatch_once_sends_what_is_due_and_stats_count_it(tmp_path: Path) -> None:
+    deployment = prepared(tmp_path / "data")
+    enqueue(deployment, "inbox", "sms")
+    enqueue(deployment, "inbox")
+    deployment.close()
+    runner = CliRunner()
+    result = runner.invoke(notifications_app, ["dispatch", "--once", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "已送达 2" in result.output and "发送失败 1" in result.output  # sms: no number registered
+    again = runner.invoke(notifications_app, ["dispatch", "--once", "--data-dir", str(tmp_path / "data")])
+    assert "没有待发送的通知" in again.output
+    stats = runner.invoke(notifications_app, ["stats", "--data-dir", str(tmp_path / "data")])
+    assert stats.exit_code == 0 and "站内信" in stats.output and "仅记录（未配置）" in stats.output
+    listed = runner.invoke(notifications_app, ["templates", "--data-dir", str(tmp_path / "data")])
+    assert "offer.made" in listed.output and "review.escalation" in listed.output
+
+
+def test_a_broken_template_override_stops_the_deployment_with_the_reason(tmp_path: Path) -> None:
+    deployment = prepared(tmp_path / "data")
+    deployment.close()
+    (tmp_path / "data" / "catalog" / "notifications.yaml").write_text(
+        "templates:\n  x.y:\n    title: t\n    text: '{who}'\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(notifications_app, ["stats", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 2
+    assert "通知配置有误" in result.output and "占位符 {who} 未在 variables 中声明" in result.output
+
+
+def test_serve_runs_the_dispatcher_in_the_background(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    deployment = prepared(data_dir)
+    account = deployment.accounts.ensure_applicant(PERSON, verified=True)
+    headers = {"Authorization": f"Bearer {deployment.accounts.issue_token(account.id)}"}
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "miaopi", "serve", "--port", str(port), "--no-scheduler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "MIAOPI_DATA_DIR": str(data_dir)},
+    )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        message_id = enqueue(deployment, "inbox")
+        deadline = time.monotonic() + 120
+        seen: list[str] = []
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.get(f"{base}/inbox", headers=headers, timeout=5)
+                if answer.status_code == 200:
+                    seen = [message["id"] for message in answer.json()["messages"]]
+                    if seen:
+                        break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert seen == [message_id], (
+            process.stdout.read() if process.poll() is not None and process.stdout else ""
+        )
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        deployment.close()
