@@ -57,13 +57,17 @@ def test_bad_budget_order_or_window_is_named(tmp_path: Path, header: str, messag
     assert "refund.yaml" in str(error.value)
 
 
-AMOUNT = "amount: \"ROUND(enterprise.ui_paid * CASE WHEN enterprise.size_class = '大' THEN 0.3 ELSE 0.6 END, 2)\""
+AMOUNT = (
+    "amount: \"ROUND(enterprise.ui_paid * CASE WHEN enterprise.size_class = '大' THEN 0.3 ELSE 0.6 END, 2)\""
+)
 
 
 def test_priority_facts_need_a_grant(tmp_path: Path) -> None:
     # Only the budget order reads the size class here (the amount is a flat 1,000).
     assert AMOUNT in REFUND
-    write_world(tmp_path, refund=REFUND.replace(AMOUNT, 'amount: "1000"').replace("amount: 60000", "amount: 1000"))
+    write_world(
+        tmp_path, refund=REFUND.replace(AMOUNT, 'amount: "1000"').replace("amount: 60000", "amount: 1000")
+    )
     grants = tmp_path / "catalog" / "grants.yaml"
     grants.write_text(grants.read_text(encoding="utf-8").replace("size_class, ", ""), encoding="utf-8")
     with pytest.raises(CatalogError, match="size_class"):

@@ -57,7 +57,9 @@ def test_list_own_offers_and_confirm_into_a_benefit(world: World) -> None:
         assert AuditLog().verify(session).ok
     assert {"offers.confirmed", "benefits.created"} <= {entry.action for entry in entries}
     assert all("6222021234567890123" not in entry.details for entry in entries)
-    again = world.http.post(f"/api/v1/offers/{offer['id']}/confirm", json=ACCOUNT, headers=world.headers(SMALL_LOW))
+    again = world.http.post(
+        f"/api/v1/offers/{offer['id']}/confirm", json=ACCOUNT, headers=world.headers(SMALL_LOW)
+    )
     assert again.status_code == 409 and "已确认" in again.json()["error"]["message"]
 
 
@@ -79,7 +81,11 @@ def test_a_bad_account_is_refused_naming_the_field(world: World) -> None:
     world.deployment.offers.make("refund")
     mine = offer_id(world, SMALL_LOW)
     headers = world.headers(SMALL_LOW)
-    for body in ({"bank": "工行", "account": "12ab5678"}, {"bank": "工行", "account": "1234"}, {"bank": "工行"}):
+    for body in (
+        {"bank": "工行", "account": "12ab5678"},
+        {"bank": "工行", "account": "1234"},
+        {"bank": "工行"},
+    ):
         refused = world.http.post(f"/api/v1/offers/{mine}/confirm", json=body, headers=headers)
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["fields"][0]["field"] == "account"
@@ -88,7 +94,9 @@ def test_a_bad_account_is_refused_naming_the_field(world: World) -> None:
 
 def test_declines_promote_waiting_offers_in_order_and_nobody_overtakes(world: World) -> None:
     world.deployment.offers.make("refund")  # budget 100,000: 60,000 + 30,000 made, 10,000 left
-    declined = world.http.post(f"/api/v1/offers/{offer_id(world, SMALL_LOW)}/decline", headers=world.headers(SMALL_LOW))
+    declined = world.http.post(
+        f"/api/v1/offers/{offer_id(world, SMALL_LOW)}/decline", headers=world.headers(SMALL_LOW)
+    )
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     # 70,000 left: the second tie (30,000) is next; LARGE (60,000) then no longer fits and waits.
     assert status(world) == {SMALL_LOW: "declined", FIRST_TIE: "made", SECOND_TIE: "made", LARGE: "waiting"}
@@ -116,7 +124,9 @@ def test_declines_promote_waiting_offers_in_order_and_nobody_overtakes(world: Wo
             "budget_left": 10000.0,
         }
     ]
-    again = world.http.post(f"/api/v1/offers/{offer_id(world, SMALL_LOW)}/decline", headers=world.headers(SMALL_LOW))
+    again = world.http.post(
+        f"/api/v1/offers/{offer_id(world, SMALL_LOW)}/decline", headers=world.headers(SMALL_LOW)
+    )
     assert again.status_code == 409
 
 
@@ -144,7 +154,9 @@ def test_an_offer_past_its_last_day_cannot_be_confirmed_before_the_sweep(world: 
         for offer in session.scalars(select(Offer)):
             offer.expires_on = dt.date(2026, 11, 22)
     late = world.http.post(
-        f"/api/v1/offers/{offer_id(world, OLD, 'allowance')}/confirm", json=ACCOUNT, headers=world.headers(OLD)
+        f"/api/v1/offers/{offer_id(world, OLD, 'allowance')}/confirm",
+        json=ACCOUNT,
+        headers=world.headers(OLD),
     )
     assert late.status_code == 409 and "已超过确认期限" in late.json()["error"]["message"]
 
@@ -159,12 +171,22 @@ def test_the_department_marks_benefits_paid_and_the_notice_is_masked(world: Worl
     to_pay = world.http.get("/api/v1/benefits", params={"status": "to_pay"}, headers=hr).json()
     assert [item["id"] for item in to_pay] == [benefit["id"]]
     assert world.http.get("/api/v1/benefits", headers=civil).json() == []
-    assert world.http.post(
-        f"/api/v1/benefits/{benefit['id']}/paid", json={"payment_reference": "GK2026120100001"}, headers=civil
-    ).status_code == 404
-    assert world.http.post(
-        f"/api/v1/benefits/{benefit['id']}/paid", json={"payment_reference": "x"}, headers=world.headers(SMALL_LOW)
-    ).status_code == 403
+    assert (
+        world.http.post(
+            f"/api/v1/benefits/{benefit['id']}/paid",
+            json={"payment_reference": "GK2026120100001"},
+            headers=civil,
+        ).status_code
+        == 404
+    )
+    assert (
+        world.http.post(
+            f"/api/v1/benefits/{benefit['id']}/paid",
+            json={"payment_reference": "x"},
+            headers=world.headers(SMALL_LOW),
+        ).status_code
+        == 403
+    )
     paid = world.http.post(
         f"/api/v1/benefits/{benefit['id']}/paid", json={"payment_reference": "GK2026120100001"}, headers=hr
     )

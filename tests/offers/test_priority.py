@@ -13,7 +13,9 @@ from miaopi.offers.periods import PeriodError, parse_period, period_of
 from miaopi.offers.priority import encode_key, queue_key
 from miaopi.rules import FactType, compile_expression
 
-numbers = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**12), 10**12))
+numbers = st.one_of(
+    st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**12), 10**12)
+)
 
 
 def _order(value: float | None, descending: bool) -> tuple[int, float]:
@@ -26,7 +28,9 @@ def _order(value: float | None, descending: bool) -> tuple[int, float]:
 def test_encoded_keys_sort_like_their_values(a: float | None, b: float | None, descending: bool) -> None:
     left, right = encode_key(a, descending=descending), encode_key(b, descending=descending)
     assert len(left) == len(right) == 17
-    expected = (_order(a, descending) > _order(b, descending)) - (_order(a, descending) < _order(b, descending))
+    expected = (_order(a, descending) > _order(b, descending)) - (
+        _order(a, descending) < _order(b, descending)
+    )
     assert (left > right) - (left < right) == expected
 
 

@@ -87,7 +87,10 @@ def write_city(root: Path) -> None:
     )
 
     def fields(*spec: str) -> list[dict[str, str]]:
-        return [{"name": item.split(":")[0], "type": item.split(":")[1], "label": item.split(":")[0]} for item in spec]
+        return [
+            {"name": item.split(":")[0], "type": item.split(":")[1], "label": item.split(":")[0]}
+            for item in spec
+        ]
 
     document = {
         "departments": [
@@ -107,7 +110,11 @@ def write_city(root: Path) -> None:
                 "key": "id_number",
                 "path": "population/person.parquet",
                 "fields": fields(
-                    "id_number:string", "name:string", "birth_date:date", "hukou_city:string", "death_date:date"
+                    "id_number:string",
+                    "name:string",
+                    "birth_date:date",
+                    "hukou_city:string",
+                    "death_date:date",
                 ),
             },
             {
@@ -214,5 +221,9 @@ def write_world(data_dir: Path, *, refund: str = REFUND) -> None:
     (catalog / "facts.yaml").write_text(textwrap.dedent(FACTS).lstrip(), encoding="utf-8")
     (catalog / "grants.yaml").write_text(textwrap.dedent(GRANTS).lstrip(), encoding="utf-8")
     (catalog / "policies" / "refund.yaml").write_text(textwrap.dedent(refund).lstrip(), encoding="utf-8")
-    (catalog / "policies" / "allowance.yaml").write_text(textwrap.dedent(ALLOWANCE).lstrip(), encoding="utf-8")
-    (data_dir / "miaopi.json").write_text(json.dumps({"version": "test", "city_scale": "test"}), encoding="utf-8")
+    (catalog / "policies" / "allowance.yaml").write_text(
+        textwrap.dedent(ALLOWANCE).lstrip(), encoding="utf-8"
+    )
+    (data_dir / "miaopi.json").write_text(
+        json.dumps({"version": "test", "city_scale": "test"}), encoding="utf-8"
+    )
