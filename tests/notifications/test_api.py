@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from miaopi.api import create_app
 from miaopi.config import load_settings
@@ -16,6 +18,7 @@ from miaopi.deployment import Deployment
 from miaopi.notifications import Dispatcher
 from tests.livehttp import serving
 from tests.notifications.conftest import OFFER, OTHER_PERSON, PERSON
+from tests.notifications.gateways import GatewayScript, http_gateway
 from tests.sharing.conftest import write_catalogue
 
 
@@ -43,16 +46,26 @@ class World:
             )
 
 
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    settings = load_settings(tmp_path / "data", database_url)
+@contextmanager
+def opened(data_dir: Path, database_url: str, config: dict[str, object] | None = None) -> Iterator[World]:
+    settings = load_settings(data_dir, database_url)
     write_catalogue(settings.city_dir)
     settings.catalog_dir.mkdir(parents=True)
     settings.marker.write_text(json.dumps({"version": "test"}), encoding="utf-8")
+    if config is not None:
+        (data_dir / "notifications.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     deployment = Deployment.open(settings)
-    with serving(create_app(deployment)) as http:
-        yield World(deployment, http)
-    deployment.close()
+    try:
+        with serving(create_app(deployment)) as http:
+            yield World(deployment, http)
+    finally:
+        deployment.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    with opened(tmp_path / "data", database_url) as opened_world:
+        yield opened_world
 
 
 def test_each_subject_reads_only_their_own_inbox(world: World) -> None:
@@ -129,3 +142,74 @@ def test_contacts_are_validated_and_shown_masked(world: World) -> None:
     )
     world.http.put("/api/v1/inbox/contacts/email", json={"address": "wang.fang@example.cn"}, headers=alice)
     assert world.http.get("/api/v1/inbox/contacts", headers=alice).json() == {"email": "wang************e.cn"}
+
+
+def test_gateway_receipts_mark_a_sent_sms_delivered_or_failed(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SMS_RECEIPT_TOKEN", "回执-secret".encode().hex())
+    token = {"Authorization": "Bearer " + "回执-secret".encode().hex()}
+    script = GatewayScript()
+    with http_gateway(script) as url:
+        config = {
+            "channels": {
+                "sms": {"gateway": "http", "url": url, "receipt_token_env": "TEST_SMS_RECEIPT_TOKEN"}
+            }
+        }
+        with opened(tmp_path / "data", database_url, config) as world:
+            alice = world.applicant(PERSON)
+            world.http.put("/api/v1/inbox/contacts/sms", json={"address": "13812345678"}, headers=alice)
+            delivered = world.send(PERSON, "offer.made", OFFER, "sms")
+            lost = world.send(PERSON, "offer.expiring", OFFER, "sms")
+            Dispatcher(world.deployment.notifications).run_once()
+            assert [body["to"] for body in script.received] == ["13812345678", "13812345678"]
+            ids = {
+                row.message_id: row.gateway_id for row in world.deployment.notifications.deliveries(delivered)
+            }
+            ids |= {row.message_id: row.gateway_id for row in world.deployment.notifications.deliveries(lost)}
+
+            receipts = "/api/v1/notifications/receipts/sms"
+            assert (
+                world.http.post(receipts, json={"id": ids[delivered], "status": "delivered"}).status_code
+                == 403
+            )
+            assert (
+                world.http.post(
+                    receipts,
+                    json={"id": ids[delivered], "status": "delivered"},
+                    headers={"Authorization": "Bearer x"},
+                ).status_code
+                == 403
+            )
+            answer = world.http.post(
+                receipts, json={"id": ids[delivered], "status": "delivered"}, headers=token
+            )
+            assert answer.status_code == 200
+            assert answer.json() == {
+                "message_id": delivered,
+                "channel": "sms",
+                "status": "delivered",
+                "status_label": "已送达",
+            }
+            again = world.http.post(
+                receipts, json={"id": ids[delivered], "status": "delivered"}, headers=token
+            )
+            assert again.status_code == 200
+            failed = world.http.post(
+                receipts, json={"id": ids[lost], "status": "failed", "reason": "用户关机"}, headers=token
+            )
+            assert failed.json()["status"] == "failed"
+            assert world.deployment.notifications.deliveries(lost)[0].last_error == "网关回执：用户关机"
+            late = world.http.post(receipts, json={"id": ids[lost], "status": "delivered"}, headers=token)
+            assert late.status_code == 409
+            unknown = world.http.post(receipts, json={"id": "nope", "status": "delivered"}, headers=token)
+            assert unknown.status_code == 404
+            # WeChat has no receipts configured here.
+            assert (
+                world.http.post(
+                    "/api/v1/notifications/receipts/wechat",
+                    json={"id": "1", "status": "delivered"},
+                    headers=token,
+                ).status_code
+                == 404
+            )

@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from miaopi.config import load_settings
-from miaopi.deployment import Deployment
+from miaopi.deployment import Deployment, DeploymentError
 from miaopi.notifications.cli import notifications_app
 from tests.livehttp import free_port
 from tests.notifications.conftest import OFFER, PERSON
@@ -101,3 +103,18 @@ def test_serve_runs_the_dispatcher_in_the_background(tmp_path: Path) -> None:
         process.terminate()
         process.communicate(timeout=30)
         deployment.close()
+
+
+def test_a_production_deployment_without_gateways_says_so_in_health(tmp_path: Path) -> None:
+    prepared(tmp_path / "data").close()
+    settings = replace(load_settings(tmp_path / "data"), demo_mode=False)
+    deployment = Deployment.open(settings)
+    try:
+        assert "以下通知渠道未配置网关，只记录不发送：sms、wechat、email" in deployment.problems
+    finally:
+        deployment.close()
+    (tmp_path / "data" / "notifications.yaml").write_text(
+        "channels:\n  sms: {gateway: http, url: 'ftp://x'}\n", encoding="utf-8"
+    )
+    with pytest.raises(DeploymentError, match=r"channels\.sms\.url 应为 http"):
+        Deployment.open(settings)

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from miaopi.audit import AuditLog
 from miaopi.audit.models import AuditLogRecord
 from miaopi.auth import Principal
 from miaopi.notifications import (
@@ -258,3 +259,25 @@ def test_two_dispatchers_running_at_once_never_send_a_message_twice(database: Da
         assert session.scalar(select(func.count()).where(Delivery.status == "sent")) == 120
     assert len(per_delivery) == 120 and set(per_delivery.values()) == {1}
     assert handled[0] + handled[1] == 120
+
+
+def test_every_state_change_is_in_an_intact_audit_chain(
+    database: Database, notifications: Notifications
+) -> None:
+    notifications.set_contact(applicant(PERSON), "sms", MOBILE)
+    message_id = queue(database, notifications, ("inbox", "sms", "email"))
+    Dispatcher(notifications).run_once()
+    notifications.mark_read(applicant(PERSON), message_id)
+    with database.session() as session:
+        assert AuditLog().verify(session).ok
+        actions = list(
+            session.scalars(
+                select(AuditLogRecord.action)
+                .where(AuditLogRecord.target == message_id)
+                .order_by(AuditLogRecord.seq)
+            )
+        )
+        everything = " ".join(session.scalars(select(AuditLogRecord.details)))
+    assert actions[0] == "notification.queued" and actions[-1] == "notification.read"
+    assert sorted(actions[1:-1]) == ["notification.delivered", "notification.failed", "notification.sent"]
+    assert PERSON not in everything and MOBILE not in everything

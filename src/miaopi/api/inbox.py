@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -15,7 +15,7 @@ from miaopi.api.dependencies import deployment
 from miaopi.api.security import CurrentPrincipal
 from miaopi.approval import IntakeError
 from miaopi.deployment import Deployment
-from miaopi.notifications import CHANNEL_NAMES, STATUS_LABELS, NotificationError
+from miaopi.notifications import CHANNEL_NAMES, STATUS_LABELS, NotificationConflict, NotificationError
 from miaopi.notifications.models import Message, Recorded
 
 router = APIRouter(tags=["通知"])
@@ -32,6 +32,8 @@ async def _call(action: Callable[[], T]) -> T:
         raise HTTPException(404, str(error)) from None
     except NotificationError as error:
         raise HTTPException(422, str(error)) from None
+    except NotificationConflict as error:
+        raise HTTPException(409, str(error)) from None
 
 
 class InboxMessageOut(BaseModel):
@@ -178,3 +180,39 @@ async def recorded(
 ) -> list[RecordedOut]:
     rows = await _call(lambda: current.notifications.recorded(who, channel=channel, limit=limit))
     return [RecordedOut.of(row) for row in rows]
+
+
+class ReceiptIn(BaseModel):
+    id: str = Field(min_length=1, max_length=96, description="网关在受理时返回的编号")
+    status: Literal["delivered", "failed"] = Field(description="delivered 已送达 / failed 未送达")
+    reason: str | None = Field(default=None, max_length=200, description="未送达的原因")
+
+
+class ReceiptOut(BaseModel):
+    message_id: str
+    channel: str
+    status: str
+    status_label: str
+
+
+@router.post(
+    "/notifications/receipts/{channel}",
+    response_model=ReceiptOut,
+    summary="短信、微信网关的送达回执（网关以回执令牌认证）",
+)
+async def receipt(
+    channel: Literal["sms", "wechat"],
+    body: ReceiptIn,
+    current: CurrentDeployment,
+    authorization: Annotated[str | None, Header(description="Bearer <回执令牌>")] = None,
+) -> ReceiptOut:
+    token = authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+    delivery = await _call(
+        lambda: current.notifications.receipt(channel, token, body.id, body.status, body.reason)
+    )
+    return ReceiptOut(
+        message_id=delivery.message_id,
+        channel=delivery.channel,
+        status=delivery.status,
+        status_label=STATUS_LABELS[delivery.status],
+    )

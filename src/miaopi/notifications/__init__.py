@@ -16,6 +16,7 @@ from miaopi.notifications.dispatcher import BackgroundDispatch, Dispatcher, Repo
 from miaopi.notifications.outbox import (
     STATUS_LABELS,
     STATUSES,
+    NotificationConflict,
     NotificationError,
     Notifications,
     recipient_of,
@@ -33,6 +34,7 @@ __all__ = [
     "Dispatcher",
     "NotificationConfig",
     "NotificationConfigError",
+    "NotificationConflict",
     "NotificationError",
     "Notifications",
     "Outgoing",

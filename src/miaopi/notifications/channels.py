@@ -80,6 +80,7 @@ class Channel:
     gateway: Gateway
     max_chars: int
     max_sms_segments: int = 0  # for sms: how many concatenated parts a text may take
+    receipt_token: str | None = None  # the gateway's delivery receipts carry it (None: no receipts)
 
     @property
     def needs_address(self) -> bool:

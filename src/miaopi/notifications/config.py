@@ -2,7 +2,7 @@
 
     channels:
       sms:    {gateway: http, url: https://sms.example.gov.cn/send, token_env: MIAOPI_SMS_TOKEN,
-               rate_per_second: 20, burst: 20, max_segments: 3}
+               receipt_token_env: MIAOPI_SMS_RECEIPT_TOKEN, rate_per_second: 20, burst: 20, max_segments: 3}
       wechat: {gateway: http, url: https://wx.example.gov.cn/send, rate_per_second: 50}
       email:  {gateway: smtp, host: smtp.example.gov.cn, port: 587, starttls: true,
                username: miaopi, password_env: MIAOPI_SMTP_PASSWORD, sender: noreply@example.gov.cn}
@@ -12,7 +12,9 @@
 
 A channel without a gateway uses ``recording``: what would be sent is stored in
 ``notification_recorded`` and nothing leaves the machine (the development deployment). Secrets are
-named by environment variable, never written in the file.
+named by environment variable, never written in the file. A gateway that reports delivery posts
+receipts to ``POST /api/v1/notifications/receipts/{channel}`` with ``Authorization: Bearer`` and the
+token named by ``receipt_token_env``.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class NotificationConfig:
             if not isinstance(spec, dict):
                 raise NotificationConfigError(f"channels.{name} 应为对象")
             gateway, records = _gateway(name, spec)
+            receipts = _secret(spec, "receipt_token_env", name) if not records else None
             if records:
                 recording.append(name)
             segments = _number(spec, "max_segments", 3, name) if name == "sms" else 0
@@ -113,6 +116,7 @@ class NotificationConfig:
                 gateway=gateway,
                 max_chars=int(_number(spec, "max_chars", MAX_CHARS[name], name)),
                 max_sms_segments=int(segments),
+                receipt_token=receipts,
             )
             per_second = _number(spec, "rate_per_second", DEFAULT_RATE[name], name)
             rates[name] = RateLimit(per_second, _number(spec, "burst", max(1.0, per_second), name))

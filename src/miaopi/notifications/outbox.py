@@ -9,6 +9,7 @@ session it is given, so a message exists exactly when the caller's change commit
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from miaopi.audit import AuditLog
 from miaopi.auth import Principal
 from miaopi.identity import IdentifierError, mask_identifier, parse_subject_id
-from miaopi.notifications.channels import CONTACT_NAMES
+from miaopi.notifications.channels import CHANNEL_NAMES, CONTACT_NAMES
 from miaopi.notifications.config import NotificationConfig
 from miaopi.notifications.models import Contact, Delivery, Message, Recorded
 from miaopi.notifications.privacy import personal_data_in
@@ -42,6 +43,10 @@ SYSTEM_ACTOR = "system:notifications"
 
 class NotificationError(ValueError):
     """A message cannot be queued as asked; the Chinese message says which part and why."""
+
+
+class NotificationConflict(ValueError):
+    """The delivery is not in a state that allows the change (e.g. a receipt for a failed message)."""
 
 
 def utc_now() -> dt.datetime:
@@ -198,12 +203,15 @@ class Notifications:
         who = recipient_of(principal)
         if who is None:
             return [], 0
-        visible = (
-            select(Delivery.message_id)
-            .where(Delivery.channel == "inbox", Delivery.status.in_(VISIBLE_IN_INBOX))
-            .scalar_subquery()
+        query = (
+            select(Message)
+            .join(Delivery, Delivery.message_id == Message.id)
+            .where(
+                Message.recipient == who,
+                Delivery.channel == "inbox",
+                Delivery.status.in_(VISIBLE_IN_INBOX),
+            )
         )
-        query = select(Message).where(Message.recipient == who, Message.id.in_(visible))
         with self.database.session() as session:
             unread = session.scalar(
                 select(func.count()).select_from(query.where(Message.read_at.is_(None)).subquery())
@@ -287,6 +295,58 @@ class Notifications:
         with self.database.session() as session:
             rows = session.execute(select(Contact.channel, Contact.address).where(Contact.recipient == who))
             return {channel: mask_identifier(address) for channel, address in rows}
+
+    # -- delivery receipts from gateways ------------------------------------------------------------
+
+    def receipt(
+        self, channel: str, token: str | None, gateway_id: str, status: str, reason: str | None = None
+    ) -> Delivery:
+        """A gateway reports what became of a message it accepted: ``delivered`` or ``failed``."""
+        configured = self.config.channels.get(channel)
+        if configured is None or configured.receipt_token is None:
+            raise LookupError(f"渠道 {channel} 未启用送达回执")
+        if token is None or not hmac.compare_digest(token.encode(), configured.receipt_token.encode()):
+            raise PermissionError("回执令牌无效")
+        if status not in ("delivered", "failed"):
+            raise NotificationError("status 应为 delivered 或 failed")
+        now = self.clock()
+        with self.database.session() as session:
+            delivery = session.scalars(
+                select(Delivery).where(Delivery.channel == channel, Delivery.gateway_id == gateway_id)
+            ).first()
+            if delivery is None:
+                raise LookupError(f"没有网关编号为 {gateway_id} 的{CHANNEL_NAMES[channel]}")
+            if delivery.status == status:
+                return delivery  # a repeated receipt
+            if delivery.status != "sent":
+                raise NotificationConflict(
+                    f"该通知状态为{STATUS_LABELS[delivery.status]}，不能再改为{STATUS_LABELS[status]}"
+                )
+            values: dict[str, Any] = {"status": status}
+            if status == "delivered":
+                values["delivered_at"] = now
+            else:
+                values.update(failed_at=now, last_error=f"网关回执：{reason or '未送达'}"[:500])
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery.id, Delivery.status == "sent")
+                    .values(**values)
+                ),
+            )
+            if result.rowcount == 1:
+                self.audit.append(
+                    session,
+                    actor=f"gateway:{channel}",
+                    action=f"notification.{status}",
+                    target=delivery.message_id,
+                    outcome=status,
+                    details={"channel": channel, "receipt": True},
+                    at=now,
+                )
+            session.refresh(delivery)
+            return delivery
 
     # -- figures for officers and operators -------------------------------------------------------
 
