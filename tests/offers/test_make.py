@@ -3,8 +3,10 @@ order, idempotent and safe under concurrent runs, each made offer with its messa
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
@@ -107,3 +109,47 @@ def test_periods_and_dates_are_checked(world: World) -> None:
         world.deployment.offers.make("refund", period="2025", as_of=TODAY)
     with pytest.raises(OfferError, match="没有政策 nope"):
         world.deployment.offers.make("nope")
+
+
+def test_a_later_screening_refreshes_or_withdraws_waiting_offers(world: World) -> None:
+    import pyarrow.parquet as pq
+
+    world.deployment.offers.make("refund")
+    registry = world.data_dir / "city" / "market" / "enterprise.parquet"
+    table = pq.read_table(registry).to_pylist()
+    for row in table:
+        if row["credit_code"] == LARGE:
+            row["layoff_rate"] = 0.2  # no longer eligible
+        if row["credit_code"] == SECOND_TIE:
+            row["ui_paid"] = 10000.0  # refund 6,000: now fits the 10,000 left
+    pq.write_table(pa.Table.from_pylist(table, schema=pq.read_schema(registry)), registry)
+    again = world.deployment.offers.make("refund")
+    assert (again.created, again.made, again.withdrawn, again.waiting) == (0, 1, 1, 0)
+    found = offers(world)
+    assert found[LARGE].status == "withdrawn"
+    assert (found[SECOND_TIE].status, found[SECOND_TIE].amount_fen) == ("made", 600_000)
+    assert found[SMALL_LOW].amount_fen == 6_000_000  # offers already made are never changed
+    assert "withdrawn" not in {
+        offer["status"] for offer in world.http.get("/api/v1/offers", headers=world.headers(LARGE)).json()
+    }
+
+
+def test_the_command_line(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from miaopi.approval import china_today
+    from miaopi.cli import app
+
+    env = {"MIAOPI_DATA_DIR": str(world.data_dir), "MIAOPI_DATABASE_URL": world.database_url}
+    runner = CliRunner()
+    made = runner.invoke(app, ["offers", "make", "--policy", "refund", "--as-of", "2026-11-23"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "新生成 4，本次推送 2，预算排队 2" in made.output
+    wrong = runner.invoke(app, ["offers", "make", "--policy", "refund", "--period", "2026-11"], env=env)
+    assert wrong.exit_code == 2 and "应为 YYYY" in wrong.output
+    stats = runner.invoke(app, ["offers", "stats", "--policy", "refund"], env=env)
+    assert stats.exit_code == 0 and "10,000.00" in stats.output
+    # The command's clock is the real one (offers made today); sixty days on, both have lapsed.
+    later = (china_today() + dt.timedelta(days=60)).isoformat()
+    expired = runner.invoke(app, ["offers", "expire", "--today", later], env=env)
+    assert expired.exit_code == 0 and "逾期 2 项，递补推送 2 项" in expired.output
