@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from miaopi.approval.models import Application
 from miaopi.audit import AuditLog
+from miaopi.notifications.models import Message
 from miaopi.review.models import DeadlineAlert
 from miaopi.scheduler import Claimed
 from tests.approval.conftest import World
@@ -24,6 +25,14 @@ from tests.scheduler.conftest import (
     utc,
 )
 from tests.scheduler.world import RENEWAL
+
+
+def inbox(world: World, recipient: str) -> list[tuple[str, str]]:
+    with world.deployment.database.session() as session:
+        return [
+            (message.template, message.body)
+            for message in session.scalars(select(Message).where(Message.recipient == recipient))
+        ]
 
 
 def alerts(world: World, kind: str) -> list[DeadlineAlert]:
@@ -60,6 +69,14 @@ def test_reminder_then_escalation_to_the_department_head(world: World) -> None:
     assert runner.run_once().done == 0
     assert count_steps(world, case_no, "escalated") == 1
     assert count_audit(world, case_no, "review.escalated") == 1
+    # The department head is told through the notifications outbox; nobody else is.
+    assert inbox(world, "officer:civil-head") == [
+        (
+            "review.escalation",
+            f"办件 {case_no}（老年人优待证办理）已超过法定期限 2026-12-18，逾期 1 个工作日，请部门负责人督办。",
+        )
+    ]
+    assert inbox(world, "officer:police-head") == [] and inbox(world, "officer:civil-r") == []
     progress = world.http.get(f"/api/v1/progress/{case_no}").json()
     assert progress["steps"][-1]["label"] == "超过法定办理期限未作决定，已提请部门负责人督办"
     (escalation,) = world.http.get("/api/v1/review/escalations", headers=head).json()
@@ -90,6 +107,8 @@ def test_a_reminder_goes_to_the_claimant(world: World) -> None:
     scheduler(world, Clock(utc("2026-12-15T01:00:00"))).run_once()
     (reminder,) = alerts(world, "reminder")
     assert reminder.addressed_to == "officer:civil-r"
+    assert [template for template, _body in inbox(world, "officer:civil-r")] == ["review.reminder"]
+    assert inbox(world, "officer:civil-o") == []
     assert len(world.http.get("/api/v1/review/reminders", headers=reviewer).json()) == 1
     assert world.http.get("/api/v1/review/reminders", headers=other).json() == []
 

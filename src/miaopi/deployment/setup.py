@@ -194,7 +194,7 @@ class Deployment:
             )
         review = ReviewQueue(database, approval.audit, catalog, calendar)
         corrections = Corrections(approval, calendar)
-        alerts = DeadlineAlerts(review)
+        alerts = DeadlineAlerts(review, notify=notifications.enqueue)
         # The legal clock's jobs: re-planned in the same transaction as every clock or state change.
         scheduler = Scheduler(alerts, catalog, calendar)
         review.clock_listeners.append(scheduler.plan)

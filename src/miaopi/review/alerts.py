@@ -15,25 +15,34 @@ moved on — decided, waiting for the applicant's correction, or given a new dea
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application
+from miaopi.approval.pipeline import CHINA
 from miaopi.auth import Principal
+from miaopi.auth.models import Account
+from miaopi.clock import CalendarUnknownYear
 from miaopi.review.models import DeadlineAlert
 from miaopi.review.queue import ReviewQueue, record_step
 
 # The platform's own actor for what the clock does (audit: "system:scheduler").
 SCHEDULER = Principal(account_id=0, kind="system", login="scheduler", role="system")
+log = logging.getLogger("miaopi.review")
 DEEMED_LEGAL_BASIS = "《中华人民共和国行政许可法》第五十条第二款"
 
 
 class DeadlineAlerts:
-    def __init__(self, queue: ReviewQueue) -> None:
+    def __init__(self, queue: ReviewQueue, notify: Callable[..., object] | None = None) -> None:
+        """``notify``: ``Notifications.enqueue`` — reminders go to the claimant's inbox and escalations
+        to the department heads', in the same transaction as the alert."""
         self.queue = queue
         self.database = queue.database
         self.audit = queue.audit
+        self.notify = notify
 
     # ---- effects, in the caller's transaction ---------------------------------------------------
 
@@ -63,6 +72,13 @@ class DeadlineAlerts:
             details={"deadline": deadline.isoformat(), "to": addressed_to},
             at=at,
         )
+        if case.claimed_by is not None:
+            self._notify(
+                session,
+                [case.claimed_by],
+                "review.reminder",
+                {"case_no": case_no, "item": case.item_name, "deadline": deadline.isoformat()},
+            )
         return f"已提醒{'认领人' if case.claimed_by else '本部门'}：法定期限 {deadline} 将到"
 
     def escalate(self, session: Session, case_no: str, deadline: dt.date, at: dt.datetime) -> str:
@@ -92,6 +108,22 @@ class DeadlineAlerts:
             "review.escalated",
             "escalated",
         )
+        heads = session.scalars(
+            select(Account.login).where(
+                Account.kind == "officer", Account.department == case.department, Account.role == "supervisor"
+            )
+        ).all()
+        self._notify(
+            session,
+            [f"officer:{login}" for login in heads],
+            "review.escalation",
+            {
+                "case_no": case_no,
+                "item": case.item_name,
+                "deadline": deadline.isoformat(),
+                "overdue_days": str(self._overdue_days(deadline, at)),
+            },
+        )
         return f"已超过法定期限 {deadline}，已提请部门负责人督办"
 
     def deem_approved(self, session: Session, case_no: str, expiry: dt.date, at: dt.datetime) -> str:
@@ -114,6 +146,35 @@ class DeadlineAlerts:
             at=at,
         )
         return f"原许可有效期 {expiry} 届满，视为准予延续"
+
+    def _overdue_days(self, deadline: dt.date, at: dt.datetime) -> int:
+        """Working days past the deadline (at least 1: the deadline has passed)."""
+        today = at.astimezone(CHINA).date()
+        if self.queue.calendar is None:
+            return max(1, (today - deadline).days)
+        try:
+            return max(1, self.queue.calendar.working_days_between(deadline, today))
+        except CalendarUnknownYear:
+            return max(1, (today - deadline).days)
+
+    def _notify(
+        self, session: Session, recipients: list[str], template: str, variables: dict[str, str]
+    ) -> None:
+        if self.notify is None:
+            return
+        for recipient in recipients:
+            try:
+                self.notify(
+                    session,
+                    recipient=recipient,
+                    template=template,
+                    variables=variables,
+                    channels=("inbox",),
+                    reference=variables["case_no"],
+                    actor=SCHEDULER.actor,
+                )
+            except ValueError as error:  # a recipient the outbox refuses: the alert stands regardless
+                log.error("deadline alert %s for %s not queued: %s", template, variables["case_no"], error)
 
     # ---- listings ---------------------------------------------------------------------------------
 
