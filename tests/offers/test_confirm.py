@@ -211,3 +211,20 @@ def test_the_department_marks_benefits_paid_and_the_notice_is_masked(world: Worl
     (figures,) = world.http.get("/api/v1/offers/stats", params={"policy": "refund"}).json()
     assert (figures["confirmed"], figures["paid"], figures["paid_amount"]) == (1, 1, 60000.0)
     assert figures["budget_left"] == 10000.0
+
+
+def test_a_waiting_subject_may_decline_before_it_is_offered(world: World) -> None:
+    world.deployment.offers.make("refund")
+    declined = world.http.post(
+        f"/api/v1/offers/{offer_id(world, LARGE)}/decline", headers=world.headers(LARGE)
+    )
+    assert declined.status_code == 200 and declined.json()["status_label"] == "已放弃"
+    (figures,) = world.http.get("/api/v1/offers/stats", params={"policy": "refund", "period": "2026"}).json()
+    assert (figures["offered"], figures["open"], figures["waiting"], figures["declined"]) == (2, 2, 1, 1)
+    assert figures["budget_left"] == 10000.0
+    confirm = world.http.post(
+        f"/api/v1/offers/{offer_id(world, SECOND_TIE)}/confirm",
+        json=ACCOUNT,
+        headers=world.headers(SECOND_TIE),
+    )
+    assert confirm.status_code == 409 and "预算排队中" in confirm.json()["error"]["message"]

@@ -129,7 +129,7 @@ class PolicyStats:
     period: str
     screened: int
     eligible: int
-    offered: int  # ever made (made, confirmed, declined, expired)
+    offered: int  # ever made (a waiting offer declined before it was made is not counted)
     open: int  # made, waiting for confirmation
     waiting: int
     confirmed: int
@@ -849,7 +849,7 @@ class OfferService:
         offers = select(
             Offer.policy_id,
             Offer.period,
-            count("made", "confirmed", "declined", "expired"),
+            func.coalesce(func.sum(case((Offer.made_at.is_not(None), 1), else_=0)), 0),  # ever made
             count("made"),
             count("waiting"),
             count("confirmed"),
