@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import update
+
 from miaopi.approval.models import Application
 from miaopi.scheduler import reminder_day
+from miaopi.scheduler.models import CasePlan
 from tests.approval.conftest import World
 from tests.approval.world import ALICE, CAROL, FRANK
 from tests.scheduler.conftest import Clock, jobs, officer, scheduler, submit, summary, utc
@@ -111,3 +114,26 @@ def test_a_renewal_in_review_gets_a_deemed_approval_at_the_old_licences_expiry(w
     # reminder_days: 2 on this item: Wednesday 2026-12-16 for the Friday deadline.
     (reminder,) = [job for job in jobs(world, case_no) if job.kind == "reminder"]
     assert reminder.due_at.replace(tzinfo=dt.UTC) == utc("2026-12-16T01:00:00")
+
+
+def test_reconcile_catches_changes_made_on_other_paths(world: World) -> None:
+    case_no = submit(world, CAROL, "c", RENEWAL)["case_no"]  # renewed automatically: no jobs
+    runner = scheduler(world, Clock(utc("2026-11-23T00:00:00")))
+    assert runner.reconcile() == 0
+    # PIPL Art. 24: the applicant asks for a person to review the automatic decision.
+    asked = world.http.post(f"/api/v1/applications/{case_no}/human-review", headers=world.headers(CAROL))
+    assert asked.status_code == 200, asked.text
+    assert runner.reconcile() == 1
+    assert summary(world, case_no) == {
+        ("reminder", DEADLINE, "pending"),
+        ("escalation", DEADLINE, "pending"),
+        ("deemed_approval", "2027-06-30", "pending"),
+    }
+    # Closed by a path that tells nobody: the next round cancels what is left, and forgets the case.
+    with world.deployment.database.session() as session:
+        session.execute(update(Application).where(Application.case_no == case_no).values(status="rejected"))
+    assert runner.reconcile() == 1
+    assert {state for _kind, _key, state in summary(world, case_no)} == {"cancelled"}
+    assert runner.reconcile() == 0
+    with world.deployment.database.session() as session:
+        assert session.get(CasePlan, case_no) is None

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,9 @@ class Scheduler:
         item = self.catalog.items.get(case.item_code)
         wanted = wanted_jobs(case, item, self.calendar, self.reminder_days)
         self.store.schedule(session, case.case_no, wanted, KINDS, now)
+        if case.status not in OPEN:  # closed: nothing more to plan, ever
+            session.execute(delete(CasePlan).where(CasePlan.case_no == case.case_no))
+            return
         values = {"status": case.status, "statutory_deadline": case.statutory_deadline, "planned_at": now}
         session.execute(
             dialect_insert(session)(CasePlan)
@@ -110,31 +113,39 @@ class Scheduler:
         )
 
     def reconcile(self, batch: int = 500) -> int:
-        """Plan every case whose jobs were planned from another state (or never); returns how many."""
-        stale = and_(
-            or_(
-                CasePlan.case_no.is_(None),
-                CasePlan.status != Application.status,
-                CasePlan.statutory_deadline.is_distinct_from(Application.statutory_deadline),
-            ),
-            or_(Application.status.in_(OPEN), CasePlan.case_no.is_not(None)),
-        )
-        query = (
+        """Plan every case whose jobs were planned from another state (or never); returns how many.
+
+        Two indexed queries, cheap enough for every round: open cases (by status) whose plan is
+        missing or out of date, and planned cases (the plan table holds open cases only) that
+        closed."""
+        changed = (
             select(Application)
             .outerjoin(CasePlan, CasePlan.case_no == Application.case_no)
-            .where(stale)
-            .order_by(Application.case_no)
-            .limit(batch)
+            .where(
+                Application.status.in_(OPEN),
+                or_(
+                    CasePlan.case_no.is_(None),
+                    CasePlan.status != Application.status,
+                    CasePlan.statutory_deadline.is_distinct_from(Application.statutory_deadline),
+                ),
+            )
+        )
+        closed = (
+            select(Application)
+            .join(CasePlan, CasePlan.case_no == Application.case_no)
+            .where(Application.status.not_in(OPEN))
         )
         planned = 0
-        while True:
-            with self.database.session() as session:
-                cases = list(session.scalars(query))
-                for case in cases:
-                    self.plan(session, case)
-            planned += len(cases)
-            if len(cases) < batch:
-                return planned
+        for query in (changed, closed):
+            while True:
+                with self.database.session() as session:
+                    cases = list(session.scalars(query.order_by(Application.case_no).limit(batch)))
+                    for case in cases:
+                        self.plan(session, case)
+                planned += len(cases)
+                if len(cases) < batch:
+                    break
+        return planned
 
     # ---- running ------------------------------------------------------------------------------------
 
