@@ -153,3 +153,25 @@ def test_the_command_line(world: World) -> None:
     later = (china_today() + dt.timedelta(days=60)).isoformat()
     expired = runner.invoke(app, ["offers", "expire", "--today", later], env=env)
     assert expired.exit_code == 0 and "逾期 2 项，递补推送 2 项" in expired.output
+
+
+def test_the_order_is_the_same_on_every_run_from_scratch(world: World) -> None:
+    from sqlalchemy import delete
+
+    from miaopi.offers.models import OfferPeriod, OfferScreening
+
+    def run() -> list[tuple[str, str, str]]:
+        world.deployment.offers.make("refund")
+        with world.deployment.database.session() as session:
+            rows = session.execute(
+                select(Offer.subject, Offer.status, Offer.queue_key).order_by(Offer.queue_key)
+            )
+            return [tuple(row) for row in rows]
+
+    first = run()
+    with world.deployment.database.session() as session:
+        session.execute(delete(Offer))
+        session.execute(delete(OfferPeriod))
+        session.execute(delete(OfferScreening))
+    assert run() == first
+    assert [status for _subject, status, _key in first] == ["made", "made", "waiting", "waiting"]
