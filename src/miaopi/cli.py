@@ -20,6 +20,7 @@ from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.deployment.command import open_for_command
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
+from miaopi.licence.cli import licence_app
 from miaopi.notifications.cli import notifications_app
 from miaopi.offers.cli import offers_app
 from miaopi.scheduler.cli import scheduler_app
@@ -36,6 +37,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
+app.add_typer(licence_app, name="licence")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(offers_app, name="offers")

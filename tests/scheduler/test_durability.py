@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from miaopi.audit import AuditLog
-from miaopi.scheduler import Claimed
+from miaopi.scheduler import Claimed, Handler
 from tests.approval.conftest import World
 from tests.approval.world import ALICE, EVE, FRANK
 from tests.scheduler.blocking_runner import OWNER
@@ -91,7 +91,7 @@ def test_two_runners_at_once_never_execute_the_same_job(world: World) -> None:
         d = world.deployment
         originals = d.scheduler.handlers
 
-        def recording(kind: str):  # type: ignore[no-untyped-def]
+        def recording(kind: str) -> Handler:
             def handle(session: Session, job: Claimed, at: dt.datetime) -> str:
                 with lock:
                     executed.append((name, job.id))

@@ -9,6 +9,7 @@ from miaopi.api.applications import router as applications_router
 from miaopi.api.auth import router as auth_router
 from miaopi.api.errors import BodyLimit, install_error_handlers
 from miaopi.api.health import router as health_router
+from miaopi.api.licences import router as licences_router
 from miaopi.api.offers import router as offers_router
 from miaopi.api.inbox import router as inbox_router
 from miaopi.api.review import router as review_router
@@ -38,4 +39,5 @@ def create_app(deployment: Deployment) -> FastAPI:
     app.include_router(offers_router, prefix=API_PREFIX)
     app.include_router(inbox_router, prefix=API_PREFIX)
     app.include_router(sharing_router, prefix=API_PREFIX)
+    app.include_router(licences_router, prefix=API_PREFIX)
     return app

@@ -45,6 +45,7 @@ class DecisionOut(BaseModel):
     promised_deadline: dt.date | None
     statutory_deadline: dt.date | None
     decision_ms: float
+    licence: str | None = None  # 电子证照: the identifier of the licence the approval issued
     human_review: str = (
         "如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{case_no}/human-review"
     )
@@ -66,6 +67,7 @@ class DecisionOut(BaseModel):
             promised_deadline=decision.promised_deadline,
             statutory_deadline=decision.statutory_deadline,
             decision_ms=decision.decision_micros / 1000,
+            licence=decision.licence,
             human_review=f"如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{decision.case_no}/human-review",
         )
 

@@ -1,4 +1,5 @@
-"""Materials (申请材料): what is fetched by sharing, satisfied by a licence already held (免提交),
+"""Materials (申请材料): what is fetched by sharing, satisfied by a licence already held (免提交: one
+in the shared licence library, or one Miaopi issued itself),
 uploaded, or replaced by a commitment (告知承诺) — and what is still missing.
 
 Trust levels follow 国办函〔2016〕108号: A issued by a government body (a held licence, shared
@@ -76,7 +77,7 @@ def check_materials(
                         f"名下没有编号为“{supplied.licence_number}”的有效证照"
                         + (f"（需为{material.licence_type}）" if material.licence_type else ""),
                     )
-                entry.update(status="licence", trust="A", licence_number=licence["licence_number"])
+                entry.update(_licence_entry(licence))
                 waived += 1
             else:
                 assert supplied.file is not None
@@ -101,7 +102,7 @@ def check_materials(
             material.source is MaterialSource.ISSUED
             and (licence := _held_licence(held, material, on)) is not None
         ):
-            entry.update(status="licence", trust="A", licence_number=licence["licence_number"])
+            entry.update(_licence_entry(licence))
             waived += 1
         elif material.name in commitments:
             entry.update(status="committed", trust="D")
@@ -119,6 +120,18 @@ def check_materials(
             below.append(material.name)
         results.append(entry)
     return MaterialsCheck(results, waived, missing, below)
+
+
+def _licence_entry(licence: dict[str, Any]) -> dict[str, Any]:
+    """How a material satisfied by a licence is recorded: which licence, of which type, from where
+    (``miaopi``: a licence this platform issued and signed; ``shared``: the shared licence library)."""
+    return {
+        "status": "licence",
+        "trust": licence.get("trust", "A"),
+        "licence_number": licence["licence_number"],
+        "licence_type": licence.get("licence_type_name"),
+        "licence_source": licence.get("source", "shared"),
+    }
 
 
 def _held_licence(

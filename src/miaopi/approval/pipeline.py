@@ -28,12 +28,14 @@ from sqlalchemy.orm import Session
 from miaopi.approval.intake import ApplicationIn, IntakeError, validate_form
 from miaopi.approval.materials import check_materials
 from miaopi.approval.models import Application, CaseStep
-from miaopi.approval.writer import CaseRows, CaseWriter
+from miaopi.approval.writer import CaseRows, CaseWriter, Issuing
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.auth import Principal, Verifier
 from miaopi.catalog import Catalog, Evaluation, Item, Outcome, Plan, TimeLimit, Version
 from miaopi.catalog.facts import LICENCE_FIELDS, FactKind
 from miaopi.identity import SubjectKind, parse_subject_id
+from miaopi.licence.evidence import OwnLicences, evidence_uses
+from miaopi.licence.issuing import request_for
 from miaopi.sharing import SharingExchange, SubjectFacts
 from miaopi.sharing.access_log import write_records
 from miaopi.store import Database
@@ -99,6 +101,7 @@ class Decision:
     statutory_deadline: dt.date | None
     decision_micros: int
     replayed: bool = False  # the same idempotency key and body returned the stored case
+    licence: str | None = None  # the identifier of the licence the approval issued (电子证照)
     timings: dict[str, int] = field(default_factory=dict)
 
 
@@ -129,6 +132,13 @@ class ApprovalService:
         self._inline = all(resource.sql is None for resource in exchange.catalogue.resources.values())
         self.today = today
         self._plans: dict[tuple[str, str], Plan] = {}
+        self.own_licences: OwnLicences | None = None
+
+    def attach_licences(self, own: OwnLicences, issuer: Issuing) -> None:
+        """Electronic licences: approvals issue their item's licence (in the writer's transaction),
+        and materials may be satisfied by licences Miaopi issued."""
+        self.own_licences = own
+        self.writer.issuer = issuer
 
     # ---- the pipeline ---------------------------------------------------------------------------
 
@@ -139,6 +149,7 @@ class ApprovalService:
             self.writer.store(rows)
         except IntegrityError:
             return self._repeated(application)
+        decision.licence = rows.licences[0].identifier if rows.licences else None
         return decision
 
     async def submit_async(self, principal: Principal, application: ApplicationIn) -> Decision:
@@ -152,6 +163,7 @@ class ApprovalService:
             await self.writer.store_async(rows)
         except IntegrityError:
             return await asyncio.to_thread(self._repeated, application)
+        decision.licence = rows.licences[0].identifier if rows.licences else None
         return decision
 
     def recheck(self, principal: Principal, application: ApplicationIn, case_no: str) -> dict[str, Any]:
@@ -206,7 +218,8 @@ class ApprovalService:
         requests = dict(plan.requests)
         licences = self.catalog.facts.licences.get(item.subject)
         if licences is not None and any(material.source.value == "issued" for material in item.materials):
-            requests.setdefault(licences, LICENCE_FIELDS)
+            # Merged, not set-default: the rules may read the licence resource already (without its number).
+            requests[licences] = tuple(dict.fromkeys((*requests.get(licences, ()), *LICENCE_FIELDS)))
         shared = self.exchange.read_subject(
             department=item.department,
             purpose=item.purpose,
@@ -217,6 +230,7 @@ class ApprovalService:
         marks["gather"] = time.perf_counter_ns()
         try:
             held = shared.records(licences) if licences is not None and licences in shared.reads else []
+            held = self._own_licences(item, application.applicant.id, today) + held
             materials = check_materials(
                 item, application.materials, application.commitments, held, today, self._store_upload
             )
@@ -258,7 +272,34 @@ class ApprovalService:
         rows = self._rows(
             principal, application, item, version, evaluation, shared, decision, form, today, decided_at
         )
+        licence_type = self.catalog.result_type(item)
+        if status == "approved" and licence_type is not None and self.writer.issuer is not None:
+            rows.licences.append(
+                request_for(
+                    licence_type,
+                    case_no=case_no,
+                    holder=application.applicant.id,
+                    values=evaluation.values,
+                    decided_on=today,
+                    actor="system",
+                )
+            )
+        rows.licence_uses.extend(evidence_uses(case_no, materials.materials, decided_at))
         return decision, rows
+
+    def _own_licences(self, item: Item, holder: str, today: dt.date) -> list[dict[str, Any]]:
+        """Licences Miaopi issued that may satisfy the item's materials (read only when the item
+        takes a licence type Miaopi issues)."""
+        if self.own_licences is None:
+            return []
+        wanted = [
+            material.licence_type
+            for material in item.materials
+            if material.source.value == "issued"
+            and material.licence_type
+            and material.licence_type in self.catalog.licence_types
+        ]
+        return self.own_licences.held(holder, wanted, today) if wanted else []
 
     def _authorise(self, principal: Principal, application: ApplicationIn) -> None:
         if principal.kind != "applicant" or principal.subject_id is None:
@@ -303,7 +344,10 @@ class ApprovalService:
         if plan is None:
             gate = self.catalog.facts.credit_gate.get(item.subject)
             plan = Plan(
-                version, self.catalog.facts, self.catalog.form_facts(item), also=[gate] if gate else []
+                version,
+                self.catalog.facts,
+                self.catalog.form_facts(item),
+                also=([gate] if gate else []) + list(self.catalog.result_facts(item)),
             )
             self._plans[key] = plan
         return plan

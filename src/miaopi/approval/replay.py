@@ -49,7 +49,8 @@ def replay(session: Session, catalog: Catalog, case_no: str) -> ReplayResult:
         for name, fact in form_facts.items()
     }
     gate = catalog.facts.credit_gate.get(item.subject)
-    plan = Plan(version, catalog.facts, form_facts, also=[gate] if gate else [])
+    also = ([gate] if gate else []) + list(catalog.result_facts(item))  # as the pipeline computed them
+    plan = Plan(version, catalog.facts, form_facts, also=also)
     evaluation = plan.evaluate(plan.gather(shared, form, case.decision_date))
     missing = [m["name"] for m in case.materials if m.get("status") == "missing"]
     below = [

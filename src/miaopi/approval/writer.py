@@ -11,12 +11,13 @@ is retried case by case, so one bad case never takes others down with it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult, CaseStep
 from miaopi.audit import AuditLog, AuditRecord
+from miaopi.licence.issuing import LicenceRequest
+from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
 from miaopi.sharing.access_log import write_records
 from miaopi.store import Database
@@ -33,7 +36,16 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("evidence", cast(Table, CaseEvidence.__table__)),
     ("rules", cast(Table, CaseRuleResult.__table__)),
     ("steps", cast(Table, CaseStep.__table__)),
+    ("licence_uses", cast(Table, LicenceUse.__table__)),
 )
+
+
+class Issuing(Protocol):
+    """Issues licences in the caller's transaction (``miaopi.licence.LicenceIssuer``)."""
+
+    def issue(
+        self, session: Session, requests: Sequence[LicenceRequest], at: dt.datetime
+    ) -> list[AuditRecord]: ...
 
 
 @dataclass
@@ -47,6 +59,8 @@ class CaseRows:
     steps: list[dict[str, Any]]
     access: list[AccessRecord]
     audit: AuditRecord
+    licences: list[LicenceRequest] = field(default_factory=list)  # issued in the batch's transaction
+    licence_uses: list[dict[str, Any]] = field(default_factory=list)  # licences that satisfied materials
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         value = getattr(self, name)
@@ -59,22 +73,34 @@ class _Job:
     done: Future[None] = field(default_factory=Future)
 
 
-def insert_cases(session: Session, audit: AuditLog, cases: Sequence[CaseRows]) -> None:
-    """Insert decided cases in the caller's transaction: one statement per table, one audit append."""
+def insert_cases(
+    session: Session, audit: AuditLog, cases: Sequence[CaseRows], issuer: Issuing | None = None
+) -> None:
+    """Insert decided cases in the caller's transaction: one statement per table, the licences the
+    approvals issue (numbered, signed and stored by ``issuer``), one audit append."""
     for name, table in TABLES:
         rows = [row for case in cases for row in case.rows(name)]
         if rows:
             session.execute(insert(table), rows)
+    requests = [request for case in cases for request in case.licences]
+    issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
     write_records(session, [record for case in cases for record in case.access])
-    audit.append_many(session, [case.audit for case in cases])
+    audit.append_many(session, [case.audit for case in cases] + issued)
 
 
 class CaseWriter:
     def __init__(
-        self, database: Database, audit: AuditLog, max_batch: int = 256, *, autostart: bool = True
+        self,
+        database: Database,
+        audit: AuditLog,
+        max_batch: int = 256,
+        *,
+        autostart: bool = True,
+        issuer: Issuing | None = None,
     ) -> None:
         self.database = database
         self.audit = audit
+        self.issuer = issuer  # issues the licences of approved cases in the batch's transaction
         self.max_batch = max_batch
         self.autostart = autostart
         self._queue: queue.Queue[_Job] = queue.Queue()
@@ -119,7 +145,7 @@ class CaseWriter:
     def _write(self, batch: list[_Job]) -> None:
         try:
             with self.database.session() as session:
-                insert_cases(session, self.audit, [job.rows for job in batch])
+                insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)

@@ -25,6 +25,7 @@ from miaopi.catalog.facts import (
     FactRegistry,
     load_facts,
 )
+from miaopi.catalog.licence_types import LicenceType, check_item_results, load_licence_types
 from miaopi.catalog.model import (
     Case,
     DeemedApproval,
@@ -59,6 +60,7 @@ class Catalog:
     grants: GrantRegistry
     items: dict[str, Item] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
+    licence_types: dict[str, LicenceType] = field(default_factory=dict)  # licence_types.yaml, by name
 
     @classmethod
     def load(cls, root: Path, resources: ResourceCatalogue) -> Catalog:
@@ -78,6 +80,18 @@ class Catalog:
 
     def form_facts(self, item: Item) -> dict[str, Fact]:
         return {form_field.fact.name: form_field.fact for form_field in item.form}
+
+    def result_type(self, item: Item) -> LicenceType | None:
+        """The licence type an approved case of ``item`` issues (None: no licence)."""
+        return self.licence_types.get(item.result_licence_type) if item.result_licence_type else None
+
+    def result_facts(self, item: Item) -> tuple[str, ...]:
+        """The facts a case of ``item`` computes besides its rules', to fill in its licence."""
+        licence_type = self.result_type(item)
+        if licence_type is None:
+            return ()
+        known = self.form_facts(item).keys() | self.facts.facts.keys() | {DECISION_DATE}
+        return tuple(name for name in licence_type.facts if name in known)  # the rest is reported at load
 
 
 def canonical_hash(content: Any) -> str:
@@ -118,6 +132,12 @@ class _Loader:
             policy = self._each(path, registry, self._policy)
             if policy is not None and self._unique(path, policy.id, catalog.policies, "政策编号"):
                 catalog.policies[policy.id] = policy
+        types_path = self.root / "licence_types.yaml"
+        if types_path.exists():
+            catalog.licence_types = load_licence_types(
+                types_path, registry, self.resources.departments, self.problems
+            )
+            check_item_results(catalog.items, catalog.licence_types, types_path, self.problems)
         self._check_grants(catalog)
         return catalog
 
@@ -648,6 +668,8 @@ class _Loader:
                 catalog.items[purpose.removeprefix("item:")].subject if purpose.startswith("item:") else None
             )
             also = [catalog.facts.credit_gate[subject]] if subject in catalog.facts.credit_gate else []
+            if purpose.startswith("item:"):
+                also += catalog.result_facts(catalog.items[purpose.removeprefix("item:")])
             for version in versions:
                 for resource, fields in Plan(version, catalog.facts, extra, also).requests.items():
                     needed.setdefault(resource, {}).update(dict.fromkeys(fields))

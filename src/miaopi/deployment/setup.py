@@ -22,6 +22,8 @@ from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.catalog.facts import LICENCE_FIELDS
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
+from miaopi.licence.keys import KeyStore
+from miaopi.licence.service import LicenceService
 from miaopi.notifications import NotificationConfig, NotificationConfigError, Notifications, Templates
 from miaopi.notifications import TemplateError as NotificationTemplateError
 from miaopi.offers import OfferService, payee_grants
@@ -109,6 +111,7 @@ class Deployment:
     review: ReviewQueue
     ratings: Ratings
     corrections: Corrections
+    licences: LicenceService
     notifications: Notifications
     offers: OfferService
     procedures: SpecialProcedures
@@ -199,8 +202,15 @@ class Deployment:
         scheduler = Scheduler(alerts, catalog, calendar)
         review.clock_listeners.append(scheduler.plan)
         corrections.clock_listeners.append(scheduler.plan)
+        # 电子证照: keys in the data directory (created on first open); approvals issue their licence.
+        licences = LicenceService(
+            database, catalog, KeyStore.in_data_dir(settings.data_dir), approval.audit, today
+        )
+        approval.attach_licences(licences, licences.issuer)
+        review.licence_issuer = licences.issue_for_case
         return cls(
             settings=settings,
+            licences=licences,
             database=database,
             exchange=exchange,
             catalog=catalog,

@@ -3,6 +3,7 @@
 import miaopi.approval.models
 import miaopi.audit.models
 import miaopi.auth.models
+import miaopi.licence.models
 import miaopi.notifications.models
 import miaopi.offers.models
 import miaopi.review.models
