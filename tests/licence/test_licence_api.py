@@ -9,6 +9,7 @@ import copy
 import datetime as dt
 import io
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,13 @@ def test_malformed_input_is_refused_with_a_reason(world: World) -> None:
     assert "持证主体" in answer.json()["error"]["message"]
     one_off = world.http.get(f"/api/v1/licences/{document['id'][len('urn:gbt36904:') : -1]}X")
     assert one_off.status_code == 422 and "校验位" in one_off.json()["error"]["message"]
+    unknown = str(parse_identifier(document["id"][len("urn:gbt36904:") :]))
+    unknown = unknown.replace(".0000000001.", ".0000009999.")[:-2]
+    from miaopi.licence import check_character
+
+    body = "".join(unknown.split(".")[5:])
+    missing = world.http.get(f"/api/v1/licences/{unknown}.{check_character(body)}")
+    assert missing.status_code == 404 and "没有找到证照" in missing.json()["error"]["message"]
     assert world.http.get("/api/v1/licences/status/nonsense").status_code == 422
     assert world.http.get("/api/v1/licences/status/99999999-revocation-1").status_code == 404
 
@@ -346,6 +354,9 @@ def test_serials_and_status_indexes_are_unique_across_many_approvals(world: Worl
 
 
 def test_issuer_document_lists_its_keys(world: World) -> None:
+    key_file = world.data_dir / "keys" / "licence-keys.json"  # created when the deployment opened
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert list(json.loads(key_file.read_text(encoding="utf-8"))["issuers"]) == [ISSUER_CODE]
     issuer = world.http.get(f"/api/v1/licences/issuers/{ISSUER_CODE}")
     assert issuer.status_code == 200
     document = issuer.json()
