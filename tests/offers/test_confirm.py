@@ -9,6 +9,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from miaopi.audit import AuditLog
+from miaopi.notifications.models import Message
+from miaopi.offers import ExpiryRun
 from miaopi.offers.models import Benefit, Offer
 from tests.offers.conftest import World
 from tests.offers.world import FIRST_TIE, LARGE, OLD, SECOND_TIE, SMALL_LOW, VERY_OLD, YOUNG
@@ -135,16 +137,25 @@ def test_unconfirmed_offers_expire_and_the_queue_moves(world: World) -> None:
     world.deployment.offers.make("allowance")  # 2026-11, 30 calendar days
     assert status(world, "allowance") == {OLD: "made", VERY_OLD: "made"}
     assert YOUNG not in status(world, "allowance")
-    assert world.deployment.offers.expire(dt.date(2026, 12, 7)) == (0, 0)  # last day to confirm
-    expired, made = world.deployment.offers.expire(dt.date(2026, 12, 8))
-    assert (expired, made) == (2, 2)  # both refunds lapse; the second tie and LARGE move up
+    # The last day to confirm the refunds: nothing lapses, both are reminded — once.
+    assert world.deployment.offers.expire(dt.date(2026, 12, 7)) == ExpiryRun(expired=0, made=0, reminded=2)
+    assert world.deployment.offers.expire(dt.date(2026, 12, 7)) == ExpiryRun(expired=0, made=0, reminded=0)
+    with world.deployment.database.session() as session:
+        reminders = session.execute(
+            select(Message.recipient, Message.reference).where(Message.template == "offer.expiring")
+        ).all()
+    assert sorted(reminders) == sorted(
+        [(SMALL_LOW, offer_id(world, SMALL_LOW)), (FIRST_TIE, offer_id(world, FIRST_TIE))]
+    )
+    # Both refunds lapse; the second tie and LARGE move up.
+    assert world.deployment.offers.expire(dt.date(2026, 12, 8)) == ExpiryRun(expired=2, made=2, reminded=0)
     assert status(world) == {SMALL_LOW: "expired", FIRST_TIE: "expired", SECOND_TIE: "made", LARGE: "made"}
     assert set(status(world, "allowance").values()) == {"made"}
     late = world.http.post(
         f"/api/v1/offers/{offer_id(world, SMALL_LOW)}/confirm", json=ACCOUNT, headers=world.headers(SMALL_LOW)
     )
     assert late.status_code == 409
-    assert world.deployment.offers.expire(dt.date(2026, 12, 24)) == (4, 0)
+    assert world.deployment.offers.expire(dt.date(2026, 12, 24)) == ExpiryRun(expired=4, made=0, reminded=0)
     assert set(status(world, "allowance").values()) == {"expired"}
 
 

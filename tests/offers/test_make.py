@@ -152,7 +152,7 @@ def test_the_command_line(world: World) -> None:
     # The command's clock is the real one (offers made today); sixty days on, both have lapsed.
     later = (china_today() + dt.timedelta(days=60)).isoformat()
     expired = runner.invoke(app, ["offers", "expire", "--today", later], env=env)
-    assert expired.exit_code == 0 and "逾期 2 项，递补推送 2 项" in expired.output
+    assert expired.exit_code == 0 and "逾期 2 项，递补推送 2 项，临期提醒 0 项" in expired.output
 
 
 def test_the_order_is_the_same_on_every_run_from_scratch(world: World) -> None:

@@ -7,8 +7,10 @@ paid by the implementing department, listed masked in the public notice (公示)
 from miaopi.offers.periods import Period, PeriodError, parse_period, period_of
 from miaopi.offers.service import (
     DEFAULT_CONFIRM_WITHIN,
+    REMIND_DAYS,
     STATUS_LABELS,
     ConfirmIn,
+    ExpiryRun,
     MakeResult,
     NoticeEntry,
     OfferConflict,
@@ -21,8 +23,10 @@ from miaopi.offers.service import (
 
 __all__ = [
     "DEFAULT_CONFIRM_WITHIN",
+    "REMIND_DAYS",
     "STATUS_LABELS",
     "ConfirmIn",
+    "ExpiryRun",
     "MakeResult",
     "NoticeEntry",
     "OfferConflict",

@@ -74,11 +74,11 @@ def expire(
     today: Annotated[str | None, typer.Option(help="按该日处理（YYYY-MM-DD），默认今天（北京时间）")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """将超过确认期限仍未确认的事项标为逾期，并按顺序递补排队者。请每日运行一次（如 cron）。"""
+    """将超过确认期限仍未确认的事项标为逾期并按顺序递补排队者；确认期限临近（3日内）的提醒一次。请每日运行一次（如 cron）。"""
     day = _date(today, "--today")
     deployment = open_for_command(data_dir)
-    expired, made = deployment.offers.expire(day)
-    console.print(f"逾期 {expired:,} 项，递补推送 {made:,} 项")
+    run = deployment.offers.expire(day)
+    console.print(f"逾期 {run.expired:,} 项，递补推送 {run.made:,} 项，临期提醒 {run.reminded:,} 项")
 
 
 @offers_app.command("stats")

@@ -47,6 +47,7 @@ class Offer(Base):
     made_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     expires_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Benefit(Base):

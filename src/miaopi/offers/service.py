@@ -45,6 +45,8 @@ from miaopi.store import Database
 log = logging.getLogger("miaopi.offers")
 
 DEFAULT_CONFIRM_WITHIN = TimeLimit(30, "自然日")
+REMIND_DAYS = 3  # the daily sweep reminds a subject once when its last day is this close
+CHINA = dt.timezone(dt.timedelta(hours=8))
 SYSTEM_ACTOR = "system:offers"
 OPEN = ("made", "confirmed")  # offers that hold budget
 STATUS_LABELS = {
@@ -120,6 +122,13 @@ class MakeResult:
     waiting: int  # waiting after the run
     withdrawn: int
     output: Path
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    expired: int
+    made: int  # waiting offers promoted in place of the expired
+    reminded: int  # subjects reminded that their last day is near
 
 
 @dataclass(frozen=True)
@@ -317,11 +326,10 @@ class OfferService:
                 session.execute(insert(Offer), new_rows[start : start + 2000])
             if refreshed:
                 session.execute(update(Offer), refreshed)
-            if withdrawn:
+            if withdrawn:  # by primary key (no IN list: there may be tens of thousands)
                 session.execute(
-                    update(Offer)
-                    .where(Offer.id.in_(withdrawn), Offer.status == "waiting")
-                    .values(status="withdrawn", closed_at=now)
+                    update(Offer),
+                    [{"id": offer_id, "status": "withdrawn", "closed_at": now} for offer_id in withdrawn],
                 )
             made = self._promote(session, policy, chosen.label, now)
             made_ids = set(made)
@@ -478,14 +486,13 @@ class OfferService:
         )
         records: dict[str, AuditRecord] = {}
         for offer_id, subject, amount_fen in chosen:
-            amount = yuan(amount_fen)
             self.notify(
                 session,
                 recipient=subject,
                 template="offer.made",
                 variables={
                     "policy": policy.name,
-                    "amount": f"{period} {amount:,.2f} 元" if amount is not None else f"{period} 待遇",
+                    "amount": _amount_text(period, amount_fen),
                     "deadline": expires_on.isoformat() if expires_on else "另行通知的日期",
                 },
                 channels=("inbox",),
@@ -518,9 +525,9 @@ class OfferService:
 
     # ---- expiry --------------------------------------------------------------------------------
 
-    def expire(self, today: dt.date | None = None) -> tuple[int, int]:
-        """Expire offers not confirmed by their last day and promote waiting ones in their place;
-        returns (expired, made). Run it daily (``miaopi offers expire``)."""
+    def expire(self, today: dt.date | None = None) -> ExpiryRun:
+        """The daily sweep (``miaopi offers expire``): expire offers not confirmed by their last day
+        and promote waiting ones in their place; remind subjects whose last day is near (once)."""
         today = today or self.today()
         now = dt.datetime.now(dt.UTC)
         with self.database.session() as session:
@@ -533,8 +540,7 @@ class OfferService:
                 policy = self.catalog.policies.get(policy_id)
                 if policy is None or made_at is None:
                     continue
-                made_on = made_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
-                expires_on = self._expiry(policy, made_on)
+                expires_on = self._expiry(policy, made_at.astimezone(CHINA).date())
                 if expires_on is not None:
                     session.execute(update(Offer).where(Offer.id == offer_id).values(expires_on=expires_on))
             periods = session.execute(
@@ -546,21 +552,14 @@ class OfferService:
         for policy_id, period in periods:
             with self.database.session() as session:
                 self._lock(session, policy_id, period, now)
-                ids = list(
-                    session.scalars(
-                        select(Offer.id).where(
-                            Offer.policy_id == policy_id,
-                            Offer.period == period,
-                            Offer.status == "made",
-                            Offer.expires_on < today,
-                        )
-                    )
+                lapsed = (
+                    Offer.policy_id == policy_id,
+                    Offer.period == period,
+                    Offer.status == "made",
+                    Offer.expires_on < today,
                 )
-                session.execute(
-                    update(Offer)
-                    .where(Offer.id.in_(ids), Offer.status == "made")
-                    .values(status="expired", closed_at=now)
-                )
+                ids = list(session.scalars(select(Offer.id).where(*lapsed)))
+                session.execute(update(Offer).where(*lapsed).values(status="expired", closed_at=now))
                 records = [
                     AuditRecord(
                         SYSTEM_ACTOR, "offers.expired", offer_id, "expired", {"on": today.isoformat()}, now
@@ -574,7 +573,54 @@ class OfferService:
                 self.audit.append_many(session, [*records, *promoted.values()])
                 expired += len(ids)
                 made += len(promoted)
-        return expired, made
+        return ExpiryRun(expired=expired, made=made, reminded=self._remind(today, now))
+
+    def _remind(self, today: dt.date, now: dt.datetime) -> int:
+        """One ``offer.expiring`` message to each subject whose last day is within REMIND_DAYS."""
+        reminded = 0
+        with self.database.session() as session:
+            due = session.execute(
+                select(
+                    Offer.id,
+                    Offer.subject,
+                    Offer.policy_name,
+                    Offer.period,
+                    Offer.amount_fen,
+                    Offer.expires_on,
+                )
+                .where(
+                    Offer.status == "made",
+                    Offer.reminded_at.is_(None),
+                    Offer.expires_on >= today,
+                    Offer.expires_on <= today + dt.timedelta(days=REMIND_DAYS),
+                )
+                .order_by(Offer.id)
+            ).all()
+            for offer_id, subject, policy_name, period, amount_fen, expires_on in due:
+                marked = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        update(Offer)
+                        .where(Offer.id == offer_id, Offer.reminded_at.is_(None))
+                        .values(reminded_at=now)
+                    ),
+                )
+                if marked.rowcount != 1:
+                    continue
+                self.notify(
+                    session,
+                    recipient=subject,
+                    template="offer.expiring",
+                    variables={
+                        "policy": policy_name,
+                        "amount": _amount_text(period, amount_fen),
+                        "deadline": str(expires_on),  # never NULL here (filtered by date)
+                    },
+                    channels=("inbox",),
+                    reference=offer_id,
+                )
+                reminded += 1
+        return reminded
 
     # ---- the subject: list, confirm, decline ---------------------------------------------------
 
@@ -784,7 +830,6 @@ class OfferService:
             if result.rowcount != 1:
                 raise OfferConflict(f"记录 {benefit_id} 已支付，不能重复登记")
             session.refresh(benefit)
-            amount = yuan(benefit.amount_fen)
             policy = self.catalog.policies.get(benefit.policy_id)
             self.notify(
                 session,
@@ -792,7 +837,7 @@ class OfferService:
                 template="benefit.paid",
                 variables={
                     "policy": policy.name if policy else benefit.policy_id,
-                    "amount": f"{benefit.period} {amount:,.2f} 元",
+                    "amount": _amount_text(benefit.period, benefit.amount_fen),
                 },
                 channels=("inbox",),
                 reference=benefit_id,
@@ -821,7 +866,6 @@ class OfferService:
         if period:
             query = query.where(Benefit.period == period)
         query = query.order_by(Benefit.period, Benefit.confirmed_at, Benefit.id).limit(limit).offset(offset)
-        china = dt.timezone(dt.timedelta(hours=8))
         with self.database.session() as session:
             return [
                 NoticeEntry(
@@ -829,7 +873,7 @@ class OfferService:
                     subject=mask_identifier(payee),
                     amount=Decimal(amount_fen) / 100,
                     period=label,
-                    confirmed_on=confirmed_at.astimezone(china).date(),
+                    confirmed_on=confirmed_at.astimezone(CHINA).date(),
                 )
                 for name, payee, amount_fen, label, confirmed_at in session.execute(query)
             ]
@@ -925,6 +969,11 @@ class OfferService:
         return result
 
 
+def _amount_text(period: str, amount_fen: int | None) -> str:
+    amount = yuan(amount_fen)
+    return f"{period} {amount:,.2f} 元" if amount is not None else f"{period} 待遇"
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(8).upper()}"
 
@@ -944,8 +993,10 @@ def payee_grants(catalog: Catalog) -> list[tuple[str, str, str]]:
 
 __all__: Sequence[str] = (
     "DEFAULT_CONFIRM_WITHIN",
+    "REMIND_DAYS",
     "STATUS_LABELS",
     "ConfirmIn",
+    "ExpiryRun",
     "MakeResult",
     "NoticeEntry",
     "OfferConflict",

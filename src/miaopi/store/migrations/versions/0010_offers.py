@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("made_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_on", sa.Date(), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers_offer")),
         sa.UniqueConstraint("policy_id", "subject", "period", name="uq_offers_offer_policy_subject_period"),
     )
