@@ -363,3 +363,49 @@ def test_issuer_document_lists_its_keys(world: World) -> None:
     assert document["id"].endswith(f"/api/v1/licences/issuers/{ISSUER_CODE}")
     assert [method["type"] for method in document["verificationMethod"]] == ["Multikey"]
     assert world.http.get("/api/v1/licences/issuers/NOPE").status_code == 404
+
+
+def test_deemed_approval_issues_the_licence(world: World) -> None:
+    decision = apply_for_card(world, FRANK)
+    assert decision["status"] == "review"
+    with world.deployment.database.session() as session:
+        said = world.deployment.alerts.deem_approved(
+            session, decision["case_no"], dt.date(2026, 12, 31), dt.datetime.now(dt.UTC)
+        )
+    assert "视为准予延续" in said
+    wallet = world.http.get("/api/v1/wallet/licences", headers=world.headers(FRANK)).json()
+    assert [item["case_no"] for item in wallet] == [decision["case_no"]]
+    with world.deployment.database.session() as session:
+        issued = session.scalars(
+            select(AuditLogRecord).where(AuditLogRecord.action == "licence.issued")
+        ).one()
+        assert issued.actor == "system:scheduler" and issued.target == wallet[0]["identifier"]
+
+
+@pytest.fixture
+def four_eyes_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    data_dir = tmp_path / "data"
+    write_licence_world(data_dir)
+    item = data_dir / "catalog" / "items" / "elderly-card.yaml"
+    item.write_text(item.read_text(encoding="utf-8") + "four_eyes: true\n", encoding="utf-8")
+    deployment = Deployment.open(load_settings(data_dir, database_url), today=lambda: TODAY)
+    with serving(create_app(deployment)) as http:
+        yield World(deployment, http, data_dir)
+    deployment.close()
+
+
+def test_four_eyes_issues_only_on_the_confirming_decision(four_eyes_world: World) -> None:
+    world = four_eyes_world
+    case_no = apply_for_card(world, FRANK)["case_no"]
+    first, second = world.officer("civil-1", "civil_affairs"), world.officer("civil-2", "civil_affairs")
+    for reviewer in (first, second):
+        assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=reviewer).status_code == 200
+        decided = world.http.post(
+            f"/api/v1/review/cases/{case_no}/decision",
+            json={"decision": "approve", "comment": "同意"},
+            headers=reviewer,
+        )
+        assert decided.status_code == 200
+        issued = world.http.get("/api/v1/wallet/licences", headers=world.headers(FRANK)).json()
+        assert len(issued) == (0 if reviewer is first else 1)
+    assert decided.json()["status"] == "approved"
