@@ -82,13 +82,15 @@ class DecisionOut(BaseModel):
         409: {"description": "幂等键已用于内容不同的申请"},
     },
 )
-async def submit(
-    body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment, response: Response
-) -> DecisionOut:
+async def submit(body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment) -> Response:
     decision = await current.approval.submit_async(who, body)
-    if decision.replayed:
-        response.status_code = 200
-    return DecisionOut.of(decision)
+    # The hottest endpoint: serialised once, by pydantic, instead of re-validated against the
+    # response model (which still documents it).
+    return Response(
+        DecisionOut.of(decision).model_dump_json(),
+        status_code=200 if decision.replayed else 201,
+        media_type="application/json",
+    )
 
 
 @router.get("/applications", response_model=list[DecisionOut], summary="我的办件（工作人员：本部门办件）")

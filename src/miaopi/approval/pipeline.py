@@ -41,6 +41,7 @@ from miaopi.sharing.access_log import write_records
 from miaopi.store import Database
 
 CHINA = ZoneInfo("Asia/Shanghai")
+CONTEXT_KIND = FactKind.CONTEXT.value
 
 REASON_LABELS = {
     "unknown_fact": "缺少数据，无法自动判断",
@@ -376,9 +377,10 @@ class ApprovalService:
         today: dt.date,
         decided_at: dt.datetime,
     ) -> CaseRows:
-        kinds = {fact.name: fact.kind for fact in self.plan_for(item, version).facts}
+        # Values go into JSON columns as they are: the store's JSON serialiser writes dates in ISO 8601.
+        kinds = self.plan_for(item, version).kind_names
         facts = {
-            name: {"kind": kinds.get(name, FactKind.CONTEXT).value, "value": jsonable(value)}
+            name: {"kind": kinds.get(name, CONTEXT_KIND), "value": value}
             for name, value in evaluation.values.items()
         }
         case_no = decision.case_no
@@ -401,7 +403,7 @@ class ApprovalService:
             "reasons": decision.reasons,
             "explanation": decision.explanation,
             "facts": facts,
-            "form": jsonable(form),
+            "form": form,
             "materials": decision.materials,
             "materials_waived": decision.materials_waived,
             "commitments": list(application.commitments),
@@ -424,7 +426,7 @@ class ApprovalService:
                 "read_at": read.evidence.read_at,
                 "content_hash": read.evidence.content_hash,
                 "rows": read.evidence.rows,
-                "records": jsonable(read.records),
+                "records": read.records,
             }
             for read in shared.reads.values()
         ]

@@ -125,6 +125,7 @@ class Plan:
         if version.amount is not None:
             roots += list(version.amount.facts_read)
         self.facts = registry.closure(dict.fromkeys(roots), extra)
+        self.kind_names = {fact.name: fact.kind.value for fact in self.facts}
         self.derived = [fact for fact in self.facts if fact.kind is FactKind.DERIVED]
         self.inputs = [fact for fact in self.facts if fact.kind is not FactKind.DERIVED]
         self.requests = registry.resource_requests(self.facts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from miaopi.identity.citizen_id import parse_citizen_id
 from miaopi.identity.credit_code import parse_credit_code
@@ -14,10 +15,12 @@ class SubjectKind(StrEnum):
     ENTERPRISE = "enterprise"
 
 
+@lru_cache(maxsize=8192)
 def parse_subject_id(value: str) -> tuple[SubjectKind, str, str | None]:
     """Tell a citizen ID number from a credit code and validate it.
 
-    Returns (kind, normalised identifier, warning or None).
+    Returns (kind, normalised identifier, warning or None). An application's subject is parsed at
+    intake, by the pipeline and by the exchange: the result is cached (invalid ones are not).
     """
     text = value.strip().upper()
     if len(text) != 18:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 
 def _json_default(value: Any) -> str:
@@ -17,10 +18,10 @@ def _json_default(value: Any) -> str:
 
 def content_hash(records: Any) -> str:
     """SHA-256 over the canonical JSON of the records read (sorted keys, ISO dates)."""
-    text = json.dumps(
-        records, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # orjson writes the same bytes as json.dumps(sort_keys=True, ensure_ascii=False, compact
+    # separators) for records of text, numbers, dates and nulls, several times faster.
+    text = orjson.dumps(records, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return "sha256:" + hashlib.sha256(text).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

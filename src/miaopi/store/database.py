@@ -7,12 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns: UTF-8 text as it is (no \\u escapes), dates in ISO 8601, several times faster than
+    the standard library."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,7 +44,12 @@ class Database:
             connect_args["options"] = f"-csearch_path={search_path}"
         # hide_parameters: SQL errors and logs never carry the values (ID numbers, names) bound to a statement.
         self.engine: Engine = create_engine(
-            url, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args, hide_parameters=True
+            url,
+            pool_pre_ping=not url.startswith("sqlite"),
+            connect_args=connect_args,
+            hide_parameters=True,
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
