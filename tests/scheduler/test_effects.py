@@ -214,3 +214,9 @@ def test_a_failing_job_is_retried_with_backoff_and_ends_failed_with_its_error(wo
     assert count_audit(world, case_no, "review.reminded") == 0
     with d.database.session() as session:
         assert session.scalar(select(func.count()).select_from(DeadlineAlert)) == 0
+    # Operators see it.
+    health = world.http.get("/api/v1/health").json()
+    assert health["status"] == "degraded"
+    assert any(
+        "1 个法定时限任务" in problem and "--state failed" in problem for problem in health["problems"]
+    )

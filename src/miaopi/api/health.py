@@ -34,13 +34,20 @@ def health(current: Annotated[Deployment, Depends(deployment)]) -> Health:
         database_ok = True
     except Exception:
         database_ok = False
+    problems = list(current.problems)
+    failed = current.scheduler.store.count("failed") if database_ok else 0
+    if failed:
+        problems.append(
+            f"有 {failed} 个法定时限任务（提醒、督办、视为准予延续）多次重试仍失败，"
+            "请用 miaopi scheduler jobs --state failed 查看错误"
+        )
     return Health(
-        status="ok" if database_ok and not current.problems else "degraded",
+        status="ok" if database_ok and not problems else "degraded",
         version=__version__,
         database=current.database.dialect,
         database_ok=database_ok,
         resources=len(current.exchange.catalogue.resources),
         items=len(current.catalog.items),
         policies=len(current.catalog.policies),
-        problems=list(current.problems),
+        problems=problems,
     )

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,10 @@ class JobStore:
             query = query.where(Job.state == state)
         with self.database.session() as session:
             return list(session.scalars(query))
+
+    def count(self, state: str) -> int:
+        with self.database.session() as session:
+            return int(session.scalar(select(func.count()).select_from(Job).where(Job.state == state)) or 0)
 
     # ---- running ------------------------------------------------------------------------------------
 
