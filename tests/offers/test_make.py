@@ -175,3 +175,30 @@ def test_the_order_is_the_same_on_every_run_from_scratch(world: World) -> None:
         session.execute(delete(OfferScreening))
     assert run() == first
     assert [status for _subject, status, _key in first] == ["made", "made", "waiting", "waiting"]
+
+
+def test_offers_and_their_messages_commit_together(world: World) -> None:
+    from miaopi.offers import OfferService
+
+    deployment = world.deployment
+    calls: list[str] = []
+
+    def failing(session: object, **message: object) -> str:
+        calls.append(str(message["reference"]))
+        if len(calls) == 2:
+            raise RuntimeError("outbox unavailable")
+        return deployment.notifications.enqueue(session, **message)  # type: ignore[arg-type]
+
+    service = OfferService(
+        deployment.database,
+        deployment.catalog,
+        deployment.exchange,
+        deployment.calendar,
+        world.data_dir / "screening",
+        notify=failing,
+        today=lambda: TODAY,
+    )
+    with pytest.raises(RuntimeError, match="outbox unavailable"):
+        service.make("refund")
+    assert offers(world) == {} and messages(world) == []
+    assert world.deployment.offers.make("refund").made == 2 and len(messages(world)) == 2
