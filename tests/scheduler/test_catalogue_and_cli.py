@@ -134,3 +134,37 @@ def test_serve_runs_the_scheduler_in_the_background(world: World, database_url: 
         process.terminate()
         process.communicate(timeout=30)
     assert {job.kind for job in jobs(world, case_no)} == {"reminder", "escalation"}
+
+
+def test_scheduler_run_keeps_running_until_terminated(world: World, database_url: str) -> None:
+    case_no = submit(world, FRANK, "a")["case_no"]
+    env = {**os.environ, "MIAOPI_DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "miaopi",
+            "scheduler",
+            "run",
+            "--interval",
+            "0.2",
+            "--data-dir",
+            str(world.data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        give_up = time.monotonic() + 120  # a guard against hanging, not an assertion on timing
+        while not jobs(world, case_no):
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < give_up, "the runner never planned the case"
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "调度器运行中" in output
