@@ -120,6 +120,8 @@ def test_declines_promote_waiting_offers_in_order_and_nobody_overtakes(world: Wo
             "expired": 0,
             "withdrawn": 0,
             "paid": 0,
+            "eligible_amount": 180000.0,
+            "offered_amount": 180000.0,
             "confirmed_amount": 0.0,
             "paid_amount": 0.0,
             "budget": 100000.0,

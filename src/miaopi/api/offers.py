@@ -119,6 +119,8 @@ class StatsOut(BaseModel):
     expired: int
     withdrawn: int
     paid: int
+    eligible_amount: float
+    offered_amount: float
     confirmed_amount: float
     paid_amount: float
     budget: float | None
@@ -178,6 +180,8 @@ def stats(
         StatsOut(
             **{
                 **figures.__dict__,
+                "eligible_amount": float(figures.eligible_amount),
+                "offered_amount": float(figures.offered_amount),
                 "confirmed_amount": float(figures.confirmed_amount),
                 "paid_amount": float(figures.paid_amount),
                 "budget": None if figures.budget is None else float(figures.budget),

@@ -105,6 +105,7 @@ def stats(
         "放弃",
         "逾期",
         "已支付",
+        "推送金额（元）",
         "确认金额（元）",
         "剩余预算（元）",
     )
@@ -120,6 +121,7 @@ def stats(
             f"{row.declined:,}",
             f"{row.expired:,}",
             f"{row.paid:,}",
+            f"{row.offered_amount:,.2f}",
             f"{row.confirmed_amount:,.2f}",
             "不限" if row.budget_left is None else f"{row.budget_left:,.2f}",
         )

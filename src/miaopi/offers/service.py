@@ -146,6 +146,8 @@ class PolicyStats:
     expired: int
     withdrawn: int
     paid: int
+    eligible_amount: Decimal  # what every eligible subject of the newest screening would receive
+    offered_amount: Decimal  # offers ever made
     confirmed_amount: Decimal
     paid_amount: Decimal
     budget: Decimal | None
@@ -902,6 +904,7 @@ class OfferService:
             count("withdrawn"),
             amount("confirmed"),
             amount(*OPEN),
+            func.coalesce(func.sum(case((Offer.made_at.is_not(None), Offer.amount_fen), else_=0)), 0),
         ).group_by(Offer.policy_id, Offer.period)
         paid = (
             select(
@@ -936,9 +939,18 @@ class OfferService:
         result: list[PolicyStats] = []
         for row in rows:
             key = (row.policy_id, row.period)
-            (offered, open_, waiting, confirmed, declined, expired, withdrawn, confirmed_fen, held_fen) = (
-                by_period.get(key, (0,) * 9)
-            )
+            (
+                offered,
+                open_,
+                waiting,
+                confirmed,
+                declined,
+                expired,
+                withdrawn,
+                confirmed_fen,
+                held_fen,
+                offered_fen,
+            ) = by_period.get(key, (0,) * 10)
             paid_count, paid_fen = paid_by.get(key, (0, 0))
             latest = screened.get(key)
             policy = self.catalog.policies.get(row.policy_id)
@@ -958,6 +970,8 @@ class OfferService:
                     expired=int(expired),
                     withdrawn=int(withdrawn),
                     paid=int(paid_count),
+                    eligible_amount=Decimal(latest.eligible_amount_fen if latest else 0) / 100,
+                    offered_amount=Decimal(int(offered_fen)) / 100,
                     confirmed_amount=Decimal(int(confirmed_fen)) / 100,
                     paid_amount=Decimal(int(paid_fen)) / 100,
                     budget=budget,
