@@ -260,7 +260,7 @@ class LicenceIssuer:
                     at=at,
                 )
             )
-        session.execute(insert(IssuedLicence), rows)
+        session.execute(insert(cast(Table, IssuedLicence.__table__)), rows)  # Core: no ORM bulk overhead
         return records
 
 
