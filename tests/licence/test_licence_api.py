@@ -270,6 +270,10 @@ def test_qr_code_links_to_the_verification_page(world: World) -> None:
     expected.save(buffer, kind="png", scale=4, border=4)
     assert world.http.get(f"/api/v1/licences/{identifier}/qr.png").content == buffer.getvalue()
     assert world.http.get(url.removeprefix("http://127.0.0.1:8000")).json()["verdict"] == "valid"
+    # A phone's browser gets a page: the verdict first, the holder masked.
+    page = world.http.get(url.removeprefix("http://127.0.0.1:8000"), headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "证照真实有效" in page.text and "王*" in page.text and "王芳" not in page.text
 
 
 def test_own_licence_satisfies_a_material_and_the_case_records_it(world: World) -> None:

@@ -3,11 +3,12 @@ issuing department; the holder's wallet; figures."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from miaopi.api.dependencies import deployment
@@ -190,11 +191,35 @@ async def verify(
 @router.get(
     "/licences/{identifier}",
     response_model=PublicLicenceOut,
-    summary="按证照标识核验（二维码指向此处）；持证主体已脱敏",
+    summary="按证照标识核验（二维码指向此处；浏览器得到网页）；持证主体已脱敏",
 )
-def public_licence(identifier: Identifier, current: CurrentDeployment) -> PublicLicenceOut:
+def public_licence(identifier: Identifier, request: Request, current: CurrentDeployment) -> Any:
     row, verdict = _call(lambda: current.licences.verify_stored(identifier))
-    return PublicLicenceOut(**current.licences.public_view(row, verdict))
+    view = PublicLicenceOut(**current.licences.public_view(row, verdict))
+    if "text/html" in request.headers.get("accept", ""):  # a phone that scanned the QR code
+        return HTMLResponse(_page(view))
+    return view
+
+
+def _page(view: PublicLicenceOut) -> str:
+    """The verification page for people: the verdict first, then what the licence says (masked)."""
+    colour = "#1a7f37" if view.valid else "#b42318"
+    rows = [
+        ("证照名称", view.licence_name),
+        ("证照标识", view.identifier),
+        ("签发机关", view.issuer or view.issuer_code),
+        ("持证主体", f"{view.holder_name}（{view.holder_code}）"),
+        ("有效期", f"{view.valid_from} 至 {view.valid_until or '长期'}"),
+    ]
+    table = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in rows)
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>电子证照核验</title>'
+        "<style>body{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 1em}"
+        "th{text-align:left;padding-right:1em;color:#555}td,th{padding:.3em 0;vertical-align:top}</style>"
+        f'</head><body><h1>电子证照核验</h1><p style="color:{colour};font-size:1.3em">'
+        f"<strong>{escape(view.reason)}</strong></p><table>{table}</table></body></html>"
+    )
 
 
 def _qr(current: Deployment, row: IssuedLicence, kind: str) -> Response:
