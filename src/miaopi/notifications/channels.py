@@ -20,10 +20,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from miaopi.identity import mask_identifier
@@ -32,6 +32,7 @@ from miaopi.notifications.models import Recorded
 SMS_SEGMENT = 70  # characters in one SMS (UCS-2)
 SMS_LONG_SEGMENT = 67  # characters per part of a concatenated SMS (the header takes 3)
 
+RECORD = cast(Table, Recorded.__table__).insert()
 CHANNEL_NAMES = {"inbox": "站内信", "sms": "短信", "wechat": "微信", "email": "电子邮件"}
 CONTACT_NAMES = {"sms": "手机号码", "wechat": "微信 OpenID", "email": "电子邮箱地址"}
 
@@ -119,13 +120,14 @@ class RecordingGateway:
 
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent:
         session.execute(
-            insert(Recorded).values(
-                delivery_id=outgoing.delivery_id,
-                channel=outgoing.channel,
-                address=mask_identifier(outgoing.address or ""),
-                text=outgoing.text,
-                recorded_at=now,
-            )
+            RECORD,
+            {
+                "delivery_id": outgoing.delivery_id,
+                "channel": outgoing.channel,
+                "address": mask_identifier(outgoing.address or ""),
+                "text": outgoing.text,
+                "recorded_at": now,
+            },
         )
         return Sent("sent", f"recorded-{outgoing.delivery_id}")
 

@@ -12,7 +12,8 @@ One round (:meth:`Dispatcher.run_once`), per channel:
    (``WHERE lease_token = …``): *sent* / *delivered*, or on a transient error *queued* again after an
    exponential backoff (``retry.base_seconds · 2^(attempts-1)``, capped), or *failed* with the reason
    once ``retry.max_attempts`` is reached or the error is permanent. In-database gateways (the inbox,
-   the recording gateway) write in that same transaction, so a lost lease leaves no trace of them.
+   the recording gateway) handle a whole batch in one transaction, re-checking each lease (which
+   locks the row) before they write, so a lost lease leaves no trace of them.
 
 The clock is injected: tests move time instead of sleeping.
 """
@@ -27,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from miaopi.audit import AuditRecord
 from miaopi.notifications.channels import CONTACT_NAMES, Outgoing, SendFailed, Sent
 from miaopi.notifications.config import RateLimit
 from miaopi.notifications.models import Contact, Delivery, Message
@@ -74,6 +76,33 @@ class Report:
         return sum(self.counts.values())
 
 
+DELIVERIES = cast(Table, Delivery.__table__)
+# The outcome of one attempt, for one delivery or many at once (executemany), only while the lease holds.
+SETTLE = (
+    DELIVERIES.update()
+    .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.lease_token == bindparam("b_token"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        lease_token=None,
+        lease_until=None,
+        last_error=bindparam("b_error"),
+        gateway_id=bindparam("b_gateway"),
+        sent_at=bindparam("b_sent"),
+        delivered_at=bindparam("b_delivered"),
+        failed_at=bindparam("b_failed"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    outcome: str
+    row: dict[str, Any]
+    audit: AuditRecord | None
+
+
 @dataclass(frozen=True)
 class _Claimed:
     token: str
@@ -102,8 +131,8 @@ class Dispatcher:
                 continue
             claimed = self.claim(channel, allowed)
             self.buckets[channel].take(len(claimed))
-            for item in claimed:
-                report.add(self.attempt(item))
+            for outcome in self.attempt_all(claimed):
+                report.add(outcome)
         return report
 
     def claim(self, channel: str, limit: int) -> list[_Claimed]:
@@ -156,68 +185,129 @@ class Dispatcher:
 
     def attempt(self, claimed: _Claimed) -> str:
         """Send one claimed delivery and record the outcome; returns the outcome."""
-        outgoing = claimed.outgoing
-        channel = self.config.channels[outgoing.channel]
-        failure: SendFailed | None = None
-        in_database = channel.gateway.in_database
-        sent: Sent | None = None
-        if claimed.missing_contact:
-            failure = SendFailed(
-                f"收件人未登记{CONTACT_NAMES.get(outgoing.channel, '联系方式')}", permanent=True
-            )
-        elif not in_database:
-            sent, failure = self._send(None, outgoing)
-        with self.notifications.database.session() as session:
-            if in_database and failure is None:
-                sent, failure = self._send(session, outgoing)
-            now = self.clock()
-            attempts = claimed.attempts + 1
-            values: dict[str, Any] = {"attempts": attempts, "lease_token": None, "lease_until": None}
-            outcome: str
-            if sent is not None:
-                outcome = sent.status
-                values.update(status=sent.status, sent_at=now, gateway_id=sent.gateway_id, last_error=None)
-                if sent.status == "delivered":
-                    values["delivered_at"] = now
+        return self.attempt_all([claimed])[0]
+
+    def attempt_all(self, claimed: list[_Claimed]) -> list[str]:
+        """Send claimed deliveries of one channel and record each outcome.
+
+        In-database gateways (inbox, recording) handle the whole batch in one transaction: the
+        leases are re-checked first (an UPDATE … RETURNING, which also locks the rows), so a lost
+        lease leaves no trace; outcomes and audit entries are then written in bulk. Network gateways
+        send outside any transaction, then record each outcome on its own.
+        """
+        if not claimed:
+            return []
+        gateway = self.config.channels[claimed[0].outgoing.channel].gateway
+        if gateway.in_database:
+            return self._attempt_in_database(claimed)
+        outcomes: list[str] = []
+        for item in claimed:
+            sent: Sent | None = None
+            failure: SendFailed | None = None
+            if item.missing_contact:
+                failure = self._no_contact(item)
             else:
-                assert failure is not None
-                retry = self.config.retry
-                if failure.permanent or attempts >= retry.max_attempts:
-                    outcome = "failed"
-                    values.update(status="failed", failed_at=now, last_error=failure.reason)
-                else:
-                    outcome = "retried"
-                    values.update(
-                        next_attempt_at=now + dt.timedelta(seconds=retry.delay(attempts)),
-                        last_error=failure.reason,
-                    )
-            result = cast(
-                CursorResult[Any],
-                session.execute(
+                sent, failure = self._send(None, item.outgoing)
+            settled = self._settlement(item, sent, failure)
+            with self.notifications.database.session() as session:
+                result = cast(CursorResult[Any], session.execute(SETTLE, settled.row))
+                if result.rowcount != 1:
+                    outcomes.append(self._lost(item))
+                    continue
+                if settled.audit is not None:
+                    self.notifications.audit.append_many(session, [settled.audit])
+            outcomes.append(settled.outcome)
+        return outcomes
+
+    def _attempt_in_database(self, claimed: list[_Claimed]) -> list[str]:
+        token = claimed[0].token
+        with self.notifications.database.session() as session:
+            held = set(
+                session.scalars(
                     update(Delivery)
-                    .where(Delivery.id == outgoing.delivery_id, Delivery.lease_token == claimed.token)
-                    .values(**values)
-                ),
-            )
-            if result.rowcount != 1:
-                # The lease ran out and another dispatcher holds the delivery now: record nothing.
-                session.rollback()
-                log.warning("delivery %s: lease lost before its outcome was recorded", outgoing.delivery_id)
-                return "lost"
-            if outcome != "retried":
-                details: dict[str, Any] = {"channel": outgoing.channel, "attempts": attempts}
-                if failure is not None:
-                    details["reason"] = failure.reason
-                self.notifications.audit.append(
-                    session,
-                    actor=DISPATCHER_ACTOR,
-                    action=f"notification.{outcome}",
-                    target=outgoing.message_id,
-                    outcome=outcome,
-                    details=details,
-                    at=now,
+                    .where(
+                        Delivery.lease_token == token,
+                        Delivery.id.in_([item.outgoing.delivery_id for item in claimed]),
+                    )
+                    .values(lease_token=token)
+                    .returning(Delivery.id)
                 )
-        return outcome
+            )
+            outcomes: list[str] = []
+            settlements: list[_Settlement] = []
+            for item in claimed:
+                if item.outgoing.delivery_id not in held:
+                    outcomes.append(self._lost(item))
+                    continue
+                if item.missing_contact:
+                    settled = self._settlement(item, None, self._no_contact(item))
+                else:
+                    settled = self._settlement(item, *self._send(session, item.outgoing))
+                settlements.append(settled)
+                outcomes.append(settled.outcome)
+            if settlements:
+                session.execute(SETTLE, [settled.row for settled in settlements])
+                self.notifications.audit.append_many(
+                    session, [settled.audit for settled in settlements if settled.audit is not None]
+                )
+        return outcomes
+
+    @staticmethod
+    def _no_contact(item: _Claimed) -> SendFailed:
+        name = CONTACT_NAMES.get(item.outgoing.channel, "联系方式")
+        return SendFailed(f"收件人未登记{name}", permanent=True)
+
+    @staticmethod
+    def _lost(item: _Claimed) -> str:
+        # The lease ran out and another dispatcher holds the delivery now: record nothing.
+        log.warning("delivery %s: lease lost before its outcome was recorded", item.outgoing.delivery_id)
+        return "lost"
+
+    def _settlement(self, item: _Claimed, sent: Sent | None, failure: SendFailed | None) -> _Settlement:
+        """The delivery's new state after this attempt, and its audit entry (none for a retry)."""
+        now = self.clock()
+        attempts = item.attempts + 1
+        row: dict[str, Any] = {
+            "b_id": item.outgoing.delivery_id,
+            "b_token": item.token,
+            "b_attempts": attempts,
+            "b_next": now,
+            "b_error": None,
+            "b_gateway": None,
+            "b_sent": None,
+            "b_delivered": None,
+            "b_failed": None,
+        }
+        outcome: str
+        if sent is not None:
+            outcome = sent.status
+            row.update(b_status=sent.status, b_sent=now, b_gateway=sent.gateway_id)
+            if sent.status == "delivered":
+                row["b_delivered"] = now
+        else:
+            assert failure is not None
+            retry = self.config.retry
+            row["b_error"] = failure.reason
+            if failure.permanent or attempts >= retry.max_attempts:
+                outcome = "failed"
+                row.update(b_status="failed", b_failed=now)
+            else:
+                outcome = "retried"
+                row.update(b_status="queued", b_next=now + dt.timedelta(seconds=retry.delay(attempts)))
+        audit = None
+        if outcome != "retried":
+            details: dict[str, Any] = {"channel": item.outgoing.channel, "attempts": attempts}
+            if failure is not None:
+                details["reason"] = failure.reason
+            audit = AuditRecord(
+                actor=DISPATCHER_ACTOR,
+                action=f"notification.{outcome}",
+                target=item.outgoing.message_id,
+                outcome=outcome,
+                details=details,
+                at=now,
+            )
+        return _Settlement(outcome, row, audit)
 
     def _send(self, session: Session | None, outgoing: Outgoing) -> tuple[Sent | None, SendFailed | None]:
         gateway = self.config.channels[outgoing.channel].gateway
