@@ -19,10 +19,12 @@ from miaopi.city.cli import city_app
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError, ProgressCallback, initialise
 from miaopi.deployment.command import open_for_command
+from miaopi.events.cli import events_app
 from miaopi.identity import IdentifierError, SubjectKind, parse_subject_id
 from miaopi.licence.cli import licence_app
 from miaopi.notifications.cli import notifications_app
 from miaopi.offers.cli import offers_app
+from miaopi.proactive.cli import proactive_app
 from miaopi.scheduler.cli import scheduler_app
 from miaopi.screening.cli import screen_command
 from miaopi.sharing.cli import sharing_app
@@ -37,8 +39,10 @@ app.add_typer(city_app, name="city")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
-app.add_typer(licence_app, name="licence")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(events_app, name="events")
+app.add_typer(proactive_app, name="proactive")
+app.add_typer(licence_app, name="licence")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(offers_app, name="offers")
 app.command("screen")(screen_command)

@@ -8,10 +8,12 @@ from miaopi import __version__
 from miaopi.api.applications import router as applications_router
 from miaopi.api.auth import router as auth_router
 from miaopi.api.errors import BodyLimit, install_error_handlers
+from miaopi.api.events import router as events_router
 from miaopi.api.health import router as health_router
+from miaopi.api.inbox import router as inbox_router
 from miaopi.api.licences import router as licences_router
 from miaopi.api.offers import router as offers_router
-from miaopi.api.inbox import router as inbox_router
+from miaopi.api.proactive import router as proactive_router
 from miaopi.api.review import router as review_router
 from miaopi.api.sharing import router as sharing_router
 from miaopi.deployment import Deployment
@@ -36,8 +38,10 @@ def create_app(deployment: Deployment) -> FastAPI:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(applications_router, prefix=API_PREFIX)
     app.include_router(review_router, prefix=API_PREFIX)
-    app.include_router(offers_router, prefix=API_PREFIX)
     app.include_router(inbox_router, prefix=API_PREFIX)
+    app.include_router(events_router, prefix=API_PREFIX)
+    app.include_router(proactive_router, prefix=API_PREFIX)
+    app.include_router(offers_router, prefix=API_PREFIX)
     app.include_router(sharing_router, prefix=API_PREFIX)
     app.include_router(licences_router, prefix=API_PREFIX)
     return app

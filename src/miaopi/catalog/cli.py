@@ -60,6 +60,7 @@ def check(directory: CatalogDir = None, resources: ResourcesFile = None) -> None
     catalog = _load(directory, resources)
     console.print(
         f"[green]检查通过[/green]：{len(catalog.items)} 个事项，{len(catalog.policies)} 项政策，"
+        f"{len(catalog.triggers)} 个触发器，"
         f"{len(catalog.facts.facts)} 个事实，{len(catalog.licence_types)} 种证照类型"
     )
 

@@ -39,6 +39,7 @@ from miaopi.catalog.model import (
     PriorityKey,
     Rule,
     TimeLimit,
+    Trigger,
     Version,
 )
 from miaopi.catalog.source import CatalogError, LocatedDict, Problems, load_yaml
@@ -61,6 +62,7 @@ class Catalog:
     items: dict[str, Item] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
     licence_types: dict[str, LicenceType] = field(default_factory=dict)  # licence_types.yaml, by name
+    triggers: dict[str, Trigger] = field(default_factory=dict)  # triggers/*.yaml (无感审批)
 
     @classmethod
     def load(cls, root: Path, resources: ResourceCatalogue) -> Catalog:
@@ -80,6 +82,9 @@ class Catalog:
 
     def form_facts(self, item: Item) -> dict[str, Fact]:
         return {form_field.fact.name: form_field.fact for form_field in item.form}
+
+    def triggers_for(self, event_type: str) -> list[Trigger]:
+        return [trigger for trigger in self.triggers.values() if event_type in trigger.events]
 
     def result_type(self, item: Item) -> LicenceType | None:
         """The licence type an approved case of ``item`` issues (None: no licence)."""
@@ -138,8 +143,25 @@ class _Loader:
                 types_path, registry, self.resources.departments, self.problems
             )
             check_item_results(catalog.items, catalog.licence_types, types_path, self.problems)
+        self._triggers(catalog)
         self._check_grants(catalog)
+        from miaopi.catalog.triggers import check_trigger_grants
+
+        check_trigger_grants(catalog, self.problems)
         return catalog
+
+    def _triggers(self, catalog: Catalog) -> None:
+        from miaopi.catalog.triggers import load_trigger
+
+        for path in sorted((self.root / "triggers").glob("*.yaml")):
+            document = load_yaml(path, self.problems)
+            trigger = load_trigger(self, path, document, catalog) if document is not None else None
+            if trigger is None:
+                continue
+            if trigger.id in catalog.triggers:
+                self.problems.add(path, 1, f"触发器“{trigger.id}”与 {catalog.triggers[trigger.id].file} 重复")
+            else:
+                catalog.triggers[trigger.id] = trigger
 
     # ---- shared pieces -------------------------------------------------------------------------
 

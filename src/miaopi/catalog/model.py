@@ -172,3 +172,29 @@ class Policy(Versioned):
     @property
     def purpose(self) -> str:
         return f"policy:{self.id}"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """无感审批: an event, and a condition over the subject's facts and the event's fields, that
+    prepares a case for an item (or a benefit offer for a policy) pre-filled from shared data."""
+
+    id: str
+    name: str
+    events: tuple[str, ...]  # event type codes (miaopi.events.types)
+    subject: str
+    department: str  # the target's department: it reads the facts and pushes the case
+    condition: Expression
+    target_kind: str  # item | policy
+    target: str  # item code or policy id
+    form: tuple[tuple[str, Expression], ...]  # item form field → its value, computed from facts
+    replaces_licence: str | None  # the held licence type the result replaces (revoked, courier exchange)
+    respond_days: int  # natural days the subject has to confirm before the case expires
+    remind_every_days: int
+    cases: tuple[Case, ...] = field(default=())
+    notes: str | None = None
+    file: str = ""
+
+    @property
+    def purpose(self) -> str:
+        return f"trigger:{self.id}"

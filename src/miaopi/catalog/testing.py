@@ -67,5 +67,9 @@ def _summary(evaluation: Evaluation) -> str:
 
 
 def run_all(catalog: Catalog) -> list[CaseResult]:
+    from miaopi.catalog.triggers import run_trigger_cases
+
     owners: list[Item | Policy] = [*catalog.items.values(), *catalog.policies.values()]
-    return [run_case(catalog, owner, case) for owner in owners for case in owner.cases]
+    return [run_case(catalog, owner, case) for owner in owners for case in owner.cases] + run_trigger_cases(
+        catalog
+    )

@@ -22,11 +22,14 @@ from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.catalog.facts import LICENCE_FIELDS
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
 from miaopi.config import Settings
+from miaopi.events import EventIntake
+from miaopi.events.scan import scan_grants
 from miaopi.licence.keys import KeyStore
 from miaopi.licence.service import LicenceService
 from miaopi.notifications import NotificationConfig, NotificationConfigError, Notifications, Templates
 from miaopi.notifications import TemplateError as NotificationTemplateError
 from miaopi.offers import OfferService, payee_grants
+from miaopi.proactive import Detector, ProactiveService
 from miaopi.review import Ratings, ReviewQueue
 from miaopi.review.alerts import DeadlineAlerts
 from miaopi.review.corrections import Corrections
@@ -117,6 +120,8 @@ class Deployment:
     procedures: SpecialProcedures
     alerts: DeadlineAlerts
     scheduler: Scheduler
+    events: EventIntake
+    proactive: ProactiveService
     problems: list[str] = field(default_factory=list)  # shown by /health: what an operator must fix
 
     @classmethod
@@ -155,6 +160,8 @@ class Deployment:
         for department, purpose, registry in payee_grants(catalog):
             # 免申即享: the beneficiary's registered name, for the benefit record and the masked 公示.
             catalog.grants.add(Grant(department, purpose, registry, frozenset({"name"})))
+        for grant in scan_grants(catalog):  # the platform's daily scans (licence expiry, ages)
+            catalog.grants.add(grant)
         database = Database(settings.database_url)
         exchange = SharingExchange(resources, catalog.grants)
         verifier = DevelopmentVerifier(
@@ -208,6 +215,11 @@ class Deployment:
         )
         approval.attach_licences(licences, licences.issuer)
         review.licence_issuer = licences.issue_for_case
+        # 无感审批: events → triggers → proactive cases, pushed on the channels the deployment has.
+        push = tuple(channel for channel in ("inbox", "sms") if channel in notifications.config.channels)
+        proactive = ProactiveService(
+            database, catalog, approval, verifier, notifications, approval.audit, today, push, licences
+        )
         return cls(
             settings=settings,
             licences=licences,
@@ -224,6 +236,10 @@ class Deployment:
             procedures=SpecialProcedures(review),
             alerts=alerts,
             scheduler=scheduler,
+            events=EventIntake(
+                database, Detector(catalog, exchange, notifications, today, push, licences), approval.audit
+            ),
+            proactive=proactive,
             notifications=notifications,
             offers=OfferService(
                 database,
@@ -251,6 +267,8 @@ class Deployment:
             requests.setdefault(resource, set()).update(LICENCE_FIELDS)
         for kind, resource in self.catalog.facts.registries.items():
             requests.setdefault(resource, set()).add("death_date" if kind == "person" else "legal_rep_id")
+        for resource, wanted in self.events.detector.warm_requests().items():  # triggers (无感审批)
+            requests.setdefault(resource, set()).update(wanted)
         self.exchange.warm({resource: sorted(fields) for resource, fields in requests.items()})
 
     def info(self) -> dict[str, object]:

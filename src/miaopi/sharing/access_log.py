@@ -65,6 +65,16 @@ class AccessLog:
                 self._buffer = [entry for entry in self._buffer if entry.case_no != case_no]
         return taken
 
+    def take_many(self, case_nos: set[str]) -> list[AccessRecord]:
+        """Remove and return the buffered records of these cases, in one pass."""
+        if not case_nos:
+            return []
+        with self._lock:
+            taken = [entry for entry in self._buffer if entry.case_no in case_nos]
+            if taken:
+                self._buffer = [entry for entry in self._buffer if entry.case_no not in case_nos]
+        return taken
+
     def flush(self, session: Session, case_no: str | None = None) -> int:
         """Write buffered records in the caller's transaction; they return to the buffer if it fails."""
         taken = self.take(case_no)

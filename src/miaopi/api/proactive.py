@@ -1,0 +1,180 @@
+"""无感审批 for the subject: the cases prepared for them — list, view, verify identity, confirm,
+decline — and the figures per trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from miaopi.api.dependencies import deployment
+from miaopi.api.security import CurrentPrincipal
+from miaopi.deployment import Deployment
+from miaopi.identity import mask_identifier
+from miaopi.proactive import STATUS_LABELS, CaseNotFound, ProactiveConflict, TriggerFigures, trigger_figures
+from miaopi.proactive.models import ProactiveCase
+
+router = APIRouter(prefix="/proactive", tags=["无感审批"])
+CurrentDeployment = Annotated[Deployment, Depends(deployment)]
+
+
+class ProactiveCaseOut(BaseModel):
+    id: str
+    trigger: str
+    target_kind: str
+    target: str
+    target_name: str
+    status: str
+    status_label: str
+    subject: str  # masked
+    contact: str | None  # masked: who is verified and confirms
+    form: dict[str, Any]
+    form_fields_prefilled: int
+    materials: list[dict[str, Any]]
+    materials_waived: int
+    amount: float | None
+    replaced_licence: dict[str, Any] | None
+    successor_licence: str | None
+    interactions: int
+    reminders: int
+    expires_on: dt.date
+    detected_at: dt.datetime
+    case_no: str | None
+    decision: str | None
+
+    @classmethod
+    def of(cls, case: ProactiveCase) -> ProactiveCaseOut:
+        return cls(
+            id=case.id,
+            trigger=case.trigger_id,
+            target_kind=case.target_kind,
+            target=case.target,
+            target_name=case.target_name,
+            status=case.status,
+            status_label=STATUS_LABELS[case.status],
+            subject=mask_identifier(case.subject),
+            contact=mask_identifier(case.contact) if case.contact else None,
+            form=case.form,
+            form_fields_prefilled=case.form_fields,
+            materials=case.materials,
+            materials_waived=case.materials_waived,
+            amount=case.amount,
+            replaced_licence=case.replaced_licence,
+            successor_licence=case.successor_licence,
+            interactions=case.interactions,
+            reminders=case.reminders,
+            expires_on=case.expires_on,
+            detected_at=case.detected_at,
+            case_no=case.case_no,
+            decision=case.decision,
+        )
+
+
+class VerificationOut(BaseModel):
+    case: ProactiveCaseOut
+    passed: bool
+    reason: str
+
+
+class DeclineIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=500, description="放弃原因（可选）")
+
+
+class StepOut(BaseModel):
+    step: str
+    label: str
+    at: dt.datetime
+
+
+def _missing(error: CaseNotFound) -> HTTPException:
+    return HTTPException(404, str(error).strip("'\""))
+
+
+@router.get("/cases", response_model=list[ProactiveCaseOut], summary="为我准备的无感审批办件")
+async def list_cases(principal: CurrentPrincipal, current: CurrentDeployment) -> list[ProactiveCaseOut]:
+    try:
+        cases = await run_in_threadpool(current.proactive.cases_of, principal)
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    return [ProactiveCaseOut.of(case) for case in cases]
+
+
+@router.get("/cases/{case_id}", response_model=ProactiveCaseOut, summary="查看预填好的办件（第1次交互）")
+async def view_case(
+    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment
+) -> ProactiveCaseOut:
+    try:
+        return ProactiveCaseOut.of(await run_in_threadpool(current.proactive.view, principal, case_id))
+    except CaseNotFound as error:
+        raise _missing(error) from None
+
+
+@router.get("/cases/{case_id}/steps", response_model=list[StepOut], summary="服务跟踪：办件的每一步")
+async def case_steps(case_id: str, principal: CurrentPrincipal, current: CurrentDeployment) -> list[StepOut]:
+    try:
+        steps = await run_in_threadpool(current.proactive.steps, principal, case_id)
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    return [StepOut(step=s.step, label=s.label, at=s.at) for s in steps]
+
+
+@router.post(
+    "/cases/{case_id}/verify",
+    response_model=VerificationOut,
+    summary="身份核验：实名 + 人脸识别（第2次交互）",
+    responses={404: {"description": "没有该办件（或不是您的）"}, 409: {"description": "办件状态不允许"}},
+)
+async def verify_identity(
+    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment
+) -> VerificationOut:
+    try:
+        case, reason, passed = await run_in_threadpool(current.proactive.verify, principal, case_id)
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    except ProactiveConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return VerificationOut(case=ProactiveCaseOut.of(case), passed=passed, reason=reason)
+
+
+@router.post(
+    "/cases/{case_id}/confirm",
+    response_model=ProactiveCaseOut,
+    summary="一键确认：提交秒批（第3次交互）",
+    responses={
+        404: {"description": "没有该办件（或不是您的）"},
+        409: {"description": "未核验身份或办件已关闭"},
+    },
+)
+async def confirm_case(
+    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment
+) -> ProactiveCaseOut:
+    try:
+        return ProactiveCaseOut.of(await run_in_threadpool(current.proactive.confirm, principal, case_id))
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    except ProactiveConflict as error:
+        raise HTTPException(409, str(error)) from None
+
+
+@router.post("/cases/{case_id}/decline", response_model=ProactiveCaseOut, summary="放弃办理")
+async def decline_case(
+    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment, body: DeclineIn | None = None
+) -> ProactiveCaseOut:
+    try:
+        case = await run_in_threadpool(
+            current.proactive.decline, principal, case_id, body.reason if body is not None else None
+        )
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    except ProactiveConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return ProactiveCaseOut.of(case)
+
+
+@router.get("/stats", response_model=list[TriggerFigures], summary="各触发器的无感审批数据（青岛口径）")
+def stats(current: CurrentDeployment) -> list[TriggerFigures]:
+    with current.database.session() as session:
+        return trigger_figures(session, current.catalog)

@@ -1,0 +1,462 @@
+"""服务跟踪: a proactive case from the subject's side — view, verify identity (face check), confirm,
+or decline — and the platform's side: reminders, expiry, the 秒批 decision, delivery.
+
+Each transition is one conditional UPDATE (the case moves only from the states it may move from),
+with its step and audit entry in the same transaction. The subject needs at most three
+interactions: view, face check, confirm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
+from sqlalchemy.orm import Session
+
+from miaopi.approval import ApplicationIn, ApprovalService
+from miaopi.approval.intake import ApplicantIn
+from miaopi.approval.models import Application
+from miaopi.audit import AuditLog
+from miaopi.auth import Principal, Verifier
+from miaopi.catalog import Catalog
+from miaopi.identity import IdentifierError as LicenceIdentifierError
+from miaopi.licence.models import IssuedLicence
+from miaopi.licence.service import LicenceConflict, LicenceService
+from miaopi.notifications import Notifications
+from miaopi.proactive.detect import STEP_LABELS, SYSTEM
+from miaopi.proactive.models import CourierRecord, ProactiveCase, ProactiveStep
+from miaopi.store import Database
+
+OPEN = ("notified", "viewed", "verified")
+STATUS_LABELS = {
+    "detected": "已发现",
+    "notified": "待查看",
+    "viewed": "待核验身份",
+    "verified": "待确认",
+    "confirmed": "已确认，审批中",
+    "decided": "已作出决定",
+    "delivered": "已办结送达",
+    "declined": "已放弃",
+    "expired": "已逾期",
+}
+
+
+class CaseNotFound(LookupError):
+    """No such case for this principal (the same answer whether absent or someone else's)."""
+
+
+class ProactiveConflict(ValueError):
+    """The case is not in a state that allows the action; the message says which state it is in."""
+
+
+class ProactiveService:
+    def __init__(
+        self,
+        database: Database,
+        catalog: Catalog,
+        approval: ApprovalService,
+        verifier: Verifier,
+        notifications: Notifications,
+        audit: AuditLog,
+        today: Callable[[], dt.date],
+        channels: Sequence[str] = ("inbox",),
+        licences: LicenceService | None = None,
+    ) -> None:
+        self.database = database
+        self.licences = licences
+        self.catalog = catalog
+        self.approval = approval
+        self.verifier = verifier
+        self.notifications = notifications
+        self.audit = audit
+        self.today = today
+        self.channels = tuple(channels)
+
+    # ---- the subject's side ---------------------------------------------------------------------
+
+    def cases_of(self, principal: Principal, *, limit: int = 200) -> list[ProactiveCase]:
+        who = _subject(principal)
+        with self.database.session() as session:
+            found = list(
+                session.scalars(
+                    select(ProactiveCase)
+                    .where(or_(ProactiveCase.subject == who, ProactiveCase.contact == who))
+                    .order_by(ProactiveCase.detected_at.desc())
+                    .limit(limit)
+                )
+            )
+        for case in found:
+            if case.status == "confirmed" and case.case_no is not None:
+                self.follow_decision(case.id)
+        return found if not any(c.status == "confirmed" for c in found) else self._reload(found)
+
+    def case(self, principal: Principal, case_id: str) -> ProactiveCase:
+        """The case, if it is the principal's (the same answer whether absent or someone else's)."""
+        with self.database.session() as session:
+            return self._owned(session, principal, case_id)
+
+    def steps(self, principal: Principal, case_id: str) -> list[ProactiveStep]:
+        with self.database.session() as session:
+            self._owned(session, principal, case_id)
+            return list(
+                session.scalars(
+                    select(ProactiveStep).where(ProactiveStep.case_id == case_id).order_by(ProactiveStep.id)
+                )
+            )
+
+    def view(self, principal: Principal, case_id: str) -> ProactiveCase:
+        """Opening the pre-filled case: the first view is the subject's first interaction."""
+        with self.database.session() as session:
+            self._owned(session, principal, case_id)
+            now = dt.datetime.now(dt.UTC)
+            if self._move(
+                session, case_id, ("notified",), principal, "viewed", now, viewed_at=now, count=True
+            ):
+                self._step(session, case_id, "viewed", principal.actor, now, "viewed")
+        if self.case(principal, case_id).status == "confirmed":
+            self.follow_decision(case_id)
+        return self.case(principal, case_id)
+
+    def verify(self, principal: Principal, case_id: str) -> tuple[ProactiveCase, str, bool]:
+        """Real-name verification with a face check of the person who acts (实名核验 + 人脸识别)."""
+        with self.database.session() as session:
+            case = self._owned(session, principal, case_id)
+            self._open(case)
+            person = case.contact
+        if person is None:
+            raise ProactiveConflict("未能从登记信息确定办理人（法定代表人），请到窗口办理")
+        verification = self.verifier.verify_person(person)
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            if verification.passed:
+                moved = self._move(
+                    session,
+                    case_id,
+                    ("notified", "viewed"),
+                    principal,
+                    "verified",
+                    now,
+                    verified_at=now,
+                    count=True,
+                )
+                if not moved:
+                    self._refuse(session, case_id, "核验身份")
+                self._step(session, case_id, "verified", principal.actor, now, "verified")
+            else:
+                # A failed check is an interaction too; the case stays where it was.
+                self._count(session, case_id)
+                self._step(session, case_id, "verify_failed", principal.actor, now, "failed")
+        return self.case(principal, case_id), verification.reason, verification.passed
+
+    def confirm(self, principal: Principal, case_id: str) -> ProactiveCase:
+        """One confirmation submits the pre-filled case to the 秒批 pipeline."""
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = self._owned(session, principal, case_id)
+            retry = case.status == "confirmed" and case.case_no is None and case.benefit is None
+            if not retry:
+                if not self._move(
+                    session, case_id, ("verified",), principal, "confirmed", now, confirmed_at=now, count=True
+                ):
+                    self._refuse(session, case_id, "确认", needs_verification=True)
+                self._step(session, case_id, "confirmed", principal.actor, now, "confirmed")
+            case = self._owned(session, principal, case_id)
+        if case.target_kind == "item":
+            self._submit(principal, case)
+        else:
+            self._policy_confirmed(principal, case)
+        return self.case(principal, case_id)
+
+    def decline(self, principal: Principal, case_id: str, reason: str | None) -> ProactiveCase:
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            self._owned(session, principal, case_id)
+            if not self._move(
+                session,
+                case_id,
+                OPEN,
+                principal,
+                "declined",
+                now,
+                closed_at=now,
+                decline_reason=reason,
+                count=True,
+            ):
+                self._refuse(session, case_id, "放弃办理")
+            self._step(session, case_id, "declined", principal.actor, now, "declined")
+        return self.case(principal, case_id)
+
+    # ---- decision and delivery ------------------------------------------------------------------
+
+    def _submit(self, principal: Principal, case: ProactiveCase) -> None:
+        item = self.catalog.items[case.target]
+        application = ApplicationIn(
+            item_code=item.code,
+            applicant=ApplicantIn(
+                id=case.subject, acting_person=case.contact if case.subject_kind == "enterprise" else None
+            ),
+            form=case.form,
+            commitments=[m["name"] for m in case.materials if m.get("status") == "committed"],
+            idempotency_key=f"proactive-{case.id}",
+        )
+        decision = self.approval.submit(principal, application)
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            session.execute(
+                update(ProactiveCase)
+                .where(ProactiveCase.id == case.id)
+                .values(case_no=decision.case_no, decision=decision.status)
+            )
+            if decision.status != "review":
+                self._decided(session, case.id, decision.status, now)
+        if decision.status == "approved":
+            self.deliver(case.id)
+
+    def _policy_confirmed(self, principal: Principal, case: ProactiveCase) -> None:
+        """A benefit policy: the confirmation is the subject's acceptance of the pre-computed offer."""
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            session.execute(
+                update(ProactiveCase).where(ProactiveCase.id == case.id).values(decision="approved")
+            )
+            self._decided(session, case.id, "approved", now)
+
+    def follow_decision(self, case_id: str) -> None:
+        """A confirmed case that went to manual review follows its 秒批 case's final decision."""
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.get(ProactiveCase, case_id)
+            if case is None or case.status != "confirmed" or case.case_no is None:
+                return
+            application = session.get(Application, case.case_no)
+            if application is None or application.status not in ("approved", "rejected"):
+                return
+            session.execute(
+                update(ProactiveCase).where(ProactiveCase.id == case_id).values(decision=application.status)
+            )
+            if not self._decided(session, case_id, application.status, now):
+                return
+            approved = application.status == "approved"
+        if approved:
+            self.deliver(case_id)
+
+    def _decided(self, session: Session, case_id: str, decision: str, now: dt.datetime) -> bool:
+        moved = self._transition(session, case_id, ("confirmed",), "decided", decided_at=now)
+        if moved:
+            self._step(session, case_id, "decided", SYSTEM, now, decision)
+            case = session.get(ProactiveCase, case_id)
+            assert case is not None
+            self.notifications.enqueue(
+                session,
+                recipient=case.contact or case.subject,
+                template="proactive.decided",
+                variables={
+                    "item": case.target_name,
+                    "result": "准予" if decision == "approved" else "不予批准",
+                    "link": f"/api/v1/proactive/cases/{case_id}",
+                },
+                channels=self.channels,
+                reference=case_id,
+            )
+        return moved
+
+    def deliver(self, case_id: str) -> None:
+        """The result reaches the subject: the successor licence the approval issued is recorded, the
+        replaced one revoked (when Miaopi issued it; otherwise the licence library's record is marked
+        superseded on the case), and the certificates exchanged by the free courier (old one
+        collected, new one delivered)."""
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.get(ProactiveCase, case_id)
+            if case is None or case.status != "decided" or case.decision != "approved":
+                return
+            successor = (
+                session.scalars(
+                    select(IssuedLicence.identifier).where(IssuedLicence.case_no == case.case_no)
+                ).first()
+                if case.case_no is not None
+                else None
+            )
+            department = case.department
+            replaced = dict(case.replaced_licence) if case.replaced_licence is not None else None
+        if replaced is not None:
+            replaced["revocation"] = self._revoke(
+                department, replaced.get("licence_number"), successor, case_id
+            )
+        with self.database.session() as session:
+            session.execute(
+                update(ProactiveCase)
+                .where(ProactiveCase.id == case_id)
+                .values(successor_licence=successor, replaced_licence=replaced)
+            )
+            case = session.get(ProactiveCase, case_id)
+            assert case is not None
+            if case.replaced_licence is not None:
+                session.add(
+                    CourierRecord(
+                        case_id=case_id,
+                        old_licence=case.replaced_licence.get("licence_number"),
+                        new_licence=case.successor_licence,
+                        collect_status="scheduled",
+                        deliver_status="scheduled",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                self._step(session, case_id, "courier", SYSTEM, now, "scheduled")
+            if self._transition(session, case_id, ("decided",), "delivered", delivered_at=now):
+                self._step(session, case_id, "delivered", SYSTEM, now, "delivered")
+
+    def _revoke(self, department: str, number: str | None, successor: str | None, case_id: str) -> str:
+        """Revoke the replaced licence if Miaopi issued it (by the department that just approved its
+        successor); a licence from another system's library is marked superseded on the case."""
+        if self.licences is None or number is None:
+            return "superseded"
+        acting = Principal(0, "officer", f"system:{department}", "system", department=department)
+        try:
+            self.licences.change_status(
+                acting, number, "revoke", f"已由新证 {successor or '（待签发）'} 替换（无感审批 {case_id}）"
+            )
+        except (LicenceIdentifierError, LookupError, LicenceConflict, PermissionError):
+            return "superseded"
+        return "revoked"
+
+    # ---- the platform's sweep: reminders and expiry -----------------------------------------------
+
+    def sweep(self, as_of: dt.date | None = None) -> tuple[int, int]:
+        """Remind subjects who have not acted for a trigger's ``remind_every`` days, and expire cases
+        past their ``respond_within``; returns (reminded, expired)."""
+        today = as_of or self.today()
+        now = dt.datetime.now(dt.UTC)
+        reminded = expired = 0
+        with self.database.session() as session:
+            for case in session.scalars(select(ProactiveCase).where(ProactiveCase.status.in_(OPEN))):
+                if case.expires_on < today:
+                    if self._transition(session, case.id, OPEN, "expired", closed_at=now):
+                        self._step(session, case.id, "expired", SYSTEM, now, "expired")
+                        expired += 1
+                    continue
+                trigger = self.catalog.triggers.get(case.trigger_id)
+                every = trigger.remind_every_days if trigger is not None else 7
+                last = (case.last_reminded_at or case.notified_at or case.detected_at).date()
+                if (today - last).days < every:
+                    continue
+                session.execute(
+                    update(ProactiveCase)
+                    .where(ProactiveCase.id == case.id)
+                    .values(
+                        reminders=ProactiveCase.reminders + 1,
+                        last_reminded_at=dt.datetime.combine(today, dt.time(), dt.UTC),
+                    )
+                )
+                self.notifications.enqueue(
+                    session,
+                    recipient=case.contact or case.subject,
+                    template="proactive.reminder",
+                    variables={
+                        "item": case.target_name,
+                        "deadline": case.expires_on.isoformat(),
+                        "link": f"/api/v1/proactive/cases/{case.id}",
+                    },
+                    channels=self.channels,
+                    reference=case.id,
+                )
+                self._step(session, case.id, "reminded", SYSTEM, now, "reminded")
+                reminded += 1
+        return reminded, expired
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _owned(self, session: Session, principal: Principal, case_id: str) -> ProactiveCase:
+        who = _subject(principal)
+        case = session.get(ProactiveCase, case_id)
+        if case is None or who not in (case.subject, case.contact):
+            raise CaseNotFound(f"没有找到无感审批办件 {case_id}")
+        return case
+
+    def _open(self, case: ProactiveCase) -> None:
+        if case.status not in OPEN:
+            raise ProactiveConflict(f"办件当前状态为“{STATUS_LABELS[case.status]}”，不能再核验身份")
+        if case.expires_on < self.today():
+            raise ProactiveConflict(f"办件已于 {case.expires_on} 逾期，请重新申请")
+
+    def _move(
+        self,
+        session: Session,
+        case_id: str,
+        allowed: Sequence[str],
+        principal: Principal,
+        status: str,
+        now: dt.datetime,
+        *,
+        count: bool,
+        **values: Any,
+    ) -> bool:
+        extra: dict[str, Any] = dict(values)
+        if count:
+            extra["interactions"] = ProactiveCase.interactions + 1
+        return self._transition(
+            session, case_id, allowed, status, condition=ProactiveCase.expires_on >= self.today(), **extra
+        )
+
+    def _transition(
+        self,
+        session: Session,
+        case_id: str,
+        allowed: Sequence[str],
+        status: str,
+        condition: ColumnElement[bool] | None = None,
+        **values: Any,
+    ) -> bool:
+        statement = update(ProactiveCase).where(
+            ProactiveCase.id == case_id, ProactiveCase.status.in_(allowed)
+        )
+        if condition is not None:
+            statement = statement.where(condition)
+        result = cast(CursorResult[Any], session.execute(statement.values(status=status, **values)))
+        return result.rowcount == 1
+
+    def _count(self, session: Session, case_id: str) -> None:
+        session.execute(
+            update(ProactiveCase)
+            .where(ProactiveCase.id == case_id)
+            .values(interactions=ProactiveCase.interactions + 1)
+        )
+
+    def _step(
+        self, session: Session, case_id: str, step: str, actor: str, now: dt.datetime, outcome: str
+    ) -> None:
+        session.add(ProactiveStep(case_id=case_id, step=step, label=STEP_LABELS[step], at=now, actor=actor))
+        self.audit.append(
+            session, actor=actor, action=f"proactive.{step}", target=case_id, outcome=outcome, at=now
+        )
+
+    def _refuse(
+        self, session: Session, case_id: str, action: str, *, needs_verification: bool = False
+    ) -> None:
+        case = session.get(ProactiveCase, case_id)
+        assert case is not None
+        session.refresh(case)
+        if case.status in OPEN and case.expires_on < self.today():
+            raise ProactiveConflict(f"办件已于 {case.expires_on} 逾期，不能{action}")
+        if needs_verification and case.status in ("notified", "viewed"):
+            raise ProactiveConflict("请先完成身份核验（人脸识别）再确认")
+        raise ProactiveConflict(f"办件当前状态为“{STATUS_LABELS[case.status]}”，不能{action}")
+
+    def _reload(self, cases: list[ProactiveCase]) -> list[ProactiveCase]:
+        with self.database.session() as session:
+            fresh = {
+                c.id: c
+                for c in session.scalars(
+                    select(ProactiveCase).where(ProactiveCase.id.in_([c.id for c in cases]))
+                )
+            }
+        return [fresh[c.id] for c in cases]
+
+
+def _subject(principal: Principal) -> str:
+    if principal.kind != "applicant" or principal.subject_id is None:
+        raise CaseNotFound("只有办理对象本人（或其法定代表人）可以查看无感审批办件")
+    return principal.subject_id
