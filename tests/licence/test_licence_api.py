@@ -413,3 +413,38 @@ def test_four_eyes_issues_only_on_the_confirming_decision(four_eyes_world: World
         issued = world.http.get("/api/v1/wallet/licences", headers=world.headers(FRANK)).json()
         assert len(issued) == (0 if reviewer is first else 1)
     assert decided.json()["status"] == "approved"
+
+
+def reopen_and_decide(world: World, decision: str) -> tuple[str, httpx.Response]:
+    identifier, _ = issued_card(world)
+    case_no = world.http.get("/api/v1/wallet/licences", headers=world.headers(ALICE)).json()[0]["case_no"]
+    reopened = world.http.post(f"/api/v1/applications/{case_no}/human-review", headers=world.headers(ALICE))
+    assert reopened.status_code == 200, reopened.text
+    assert world.http.get(f"/api/v1/licences/{identifier}").json()["verdict"] == "suspended"
+    reviewer = world.officer("civil-1", "civil_affairs")
+    assert world.http.post(f"/api/v1/review/cases/{case_no}/claim", headers=reviewer).status_code == 200
+    body = {"decision": decision, "comment": "复核", "legal_basis": "《深圳市老年人优待办法》第三条"}
+    decided = world.http.post(f"/api/v1/review/cases/{case_no}/decision", json=body, headers=reviewer)
+    assert decided.status_code == 200, decided.text
+    return identifier, decided
+
+
+def test_reopened_approval_keeps_its_licence_when_approved_again(world: World) -> None:
+    identifier, _ = reopen_and_decide(world, "approve")
+    assert world.http.get(f"/api/v1/licences/{identifier}").json()["verdict"] == "valid"
+    wallet = world.http.get("/api/v1/wallet/licences", headers=world.headers(ALICE)).json()
+    assert [item["identifier"] for item in wallet] == [identifier]  # no second licence
+
+
+def test_reopened_approval_refused_revokes_its_licence(world: World) -> None:
+    identifier, _ = reopen_and_decide(world, "reject")
+    answer = world.http.get(f"/api/v1/licences/{identifier}").json()
+    assert answer["verdict"] == "revoked"
+    with world.deployment.database.session() as session:
+        actions = [
+            row.action
+            for row in session.scalars(
+                select(AuditLogRecord).where(AuditLogRecord.target == identifier).order_by(AuditLogRecord.seq)
+            )
+        ]
+    assert actions == ["licence.issued", "licence.suspend", "licence.revoke"]

@@ -486,6 +486,8 @@ class ApprovalService:
             stored.status = "review"
             stored.human_review_requested = True
             stored.reasons = [*stored.reasons, _reason("applicant_request", previous=previous)]
+            if self.own_licences is not None and previous == "approved":
+                self.own_licences.reopened(session, case_no, principal.actor, now)
             session.add(
                 CaseStep(
                     case_no=case_no,

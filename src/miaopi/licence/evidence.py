@@ -6,13 +6,22 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 __all__ = ["OwnLicences", "evidence_uses"]
 
 
 class OwnLicences(Protocol):
-    """The licences Miaopi itself issued that a holder can present (valid, not revoked or suspended)."""
+    """Miaopi's own licences as the pipeline sees them."""
 
-    def held(self, holder: str, type_names: Sequence[str], on: dt.date) -> list[dict[str, Any]]: ...
+    def held(self, holder: str, type_names: Sequence[str], on: dt.date) -> list[dict[str, Any]]:
+        """The holder's licences of these types it can present (valid, not revoked or suspended)."""
+        ...
+
+    def reopened(self, session: Session, case_no: str, actor: str, at: dt.datetime) -> None:
+        """A decided case goes back to a person (the applicant refused the automatic decision): its
+        licence is suspended until the case is decided again, in the caller's transaction."""
+        ...
 
 
 def evidence_uses(

@@ -108,12 +108,41 @@ class LicenceService:
         )
 
     def issue_for_case(self, session: Session, case: Application, actor: str, at: dt.datetime) -> str | None:
-        """Issue the licence of a case approved by a person (or deemed approved), in its transaction."""
+        """A case closed by a person (or deemed approved), in its transaction: an approval issues its
+        licence. A case that already had one (its automatic approval was reopened at the applicant's
+        request, suspending it) keeps it when approved again — reinstated — and loses it when refused."""
+        existing = list(
+            session.scalars(
+                select(IssuedLicence)
+                .where(IssuedLicence.case_no == case.case_no, IssuedLicence.status != "revoked")
+                .with_for_update()
+            )
+        )
+        if existing:
+            action = "reinstate" if case.status == "approved" else "revoke"
+            reason = "人工审核后准予许可" if case.status == "approved" else "人工审核后不予许可"
+            for row in existing:
+                if row.status in CHANGES[action].allowed_from:
+                    self._set_status(session, row, CHANGES[action], reason, actor, at)
+            return existing[0].identifier
+        if case.status != "approved":
+            return None
         request = self.request_for_case(case, actor, self.today())  # the deployment's day, as the pipeline's
         if request is None:
             return None
         self.issue(session, [request], at)
         return request.identifier
+
+    def reopened(self, session: Session, case_no: str, actor: str, at: dt.datetime) -> None:
+        """The applicant refused the automatic approval (PIPL Art. 24): the case's licence is suspended
+        until a person decides (reinstated on approval, revoked on refusal)."""
+        rows = session.scalars(
+            select(IssuedLicence)
+            .where(IssuedLicence.case_no == case_no, IssuedLicence.status == "valid")
+            .with_for_update()
+        )
+        for row in rows:
+            self._set_status(session, row, CHANGES["suspend"], "申请人要求人工审核，待重新决定", actor, at)
 
     # ---- licences as evidence ----------------------------------------------------------------------
 
@@ -280,22 +309,34 @@ class LicenceService:
                 raise LicenceConflict(
                     f"证照 {canonical} 当前状态为“{STATUS_LABELS[row.status]}”，不能{change.label}"
                 )
-            previous = row.status
-            row.status = change.target
-            row.status_reason = reason
-            row.status_changed_at = now
-            row.status_changed_by = principal.actor
-            self.audit.append(
-                session,
-                actor=principal.actor,
-                action=f"licence.{change.action}",
-                target=canonical,
-                outcome=change.target,
-                details={"previous": previous, "reason": reason},
-                at=now,
-            )
+            self._set_status(session, row, change, reason, principal.actor, now)
             session.flush()
             return row
+
+    def _set_status(
+        self,
+        session: Session,
+        row: IssuedLicence,
+        change: StatusChange,
+        reason: str,
+        actor: str,
+        at: dt.datetime,
+    ) -> None:
+        """Change a licence's status (its bit in the status list follows) with its audit entry."""
+        previous = row.status
+        row.status = change.target
+        row.status_reason = reason
+        row.status_changed_at = at
+        row.status_changed_by = actor
+        self.audit.append(
+            session,
+            actor=actor,
+            action=f"licence.{change.action}",
+            target=row.identifier,
+            outcome=change.target,
+            details={"previous": previous, "reason": reason},
+            at=at,
+        )
 
     # ---- wallet ---------------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ class ReviewQueue:
         self.catalog = catalog
         self.calendar = calendar
         self.clock_listeners: list[Callable[[Session, Application], None]] = []
-        # Issues the licence of a case closed as approved, in the closing transaction (电子证照).
+        # Told of every closed case in the closing transaction (电子证照): issues on approval.
         self.licence_issuer: Callable[[Session, Application, str, dt.datetime], object] | None = None
 
     @staticmethod
@@ -270,7 +270,7 @@ class ReviewQueue:
         case.review_comment = comment
         case.review_legal_basis = legal_basis
         record_step(session, self.audit, actor, case.case_no, "decided", label, at, action, status)
-        if status == "approved" and self.licence_issuer is not None:
+        if self.licence_issuer is not None:  # issues on approval; settles a reopened case's licence
             self.licence_issuer(session, case, actor.actor, at)
         self.clock_changed(session, case)
 
