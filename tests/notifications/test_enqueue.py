@@ -56,7 +56,7 @@ def test_a_rolled_back_transaction_leaves_no_message(
 
 def test_recipients_subject_or_officer(database: Database, notifications: Notifications) -> None:
     with database.session() as session:
-        for recipient in (PERSON, ENTERPRISE, OFFICER, PERSON.lower()):
+        for recipient in (PERSON, ENTERPRISE, OFFICER, PERSON.lower(), "officer:王审核"):
             notifications.enqueue(
                 session,
                 recipient=recipient,
@@ -69,7 +69,7 @@ def test_recipients_subject_or_officer(database: Database, notifications: Notifi
             )
     with database.session() as session:
         assert sorted(session.scalars(select(Message.recipient))) == sorted(
-            [PERSON, ENTERPRISE, OFFICER, PERSON]
+            [PERSON, ENTERPRISE, OFFICER, PERSON, "officer:王审核"]
         )
 
 

@@ -14,6 +14,8 @@ NEEDED = {
     "offer.expiring": {"policy", "amount", "deadline"},
     "proactive.prepared": {"item", "link"},
     "proactive.reminder": {"item", "link", "deadline"},
+    "proactive.decided": {"item", "result", "link"},
+    "benefit.paid": {"policy", "amount"},
     "case.decided": {"case_no", "item", "outcome"},
     "review.reminder": {"case_no", "item", "deadline"},
     "review.escalation": {"case_no", "item", "deadline", "overdue_days"},

@@ -32,7 +32,7 @@ STATUSES = ("queued", "sent", "delivered", "failed")
 STATUS_LABELS = {"queued": "待发送", "sent": "已发送", "delivered": "已送达", "failed": "发送失败"}
 VISIBLE_IN_INBOX = ("sent", "delivered")
 MAX_VARIABLE_CHARS = 200
-OFFICER = re.compile(r"^officer:[A-Za-z0-9_.\-]{1,80}$")
+OFFICER = re.compile(r"^officer:\S{1,80}$")  # an officer actor, as Principal.actor names it
 CONTACT_FORMS = {
     "sms": re.compile(r"^1[3-9]\d{9}$"),
     "wechat": re.compile(r"^[A-Za-z0-9_\-]{6,64}$"),
