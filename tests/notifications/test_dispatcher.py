@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -12,6 +13,7 @@ from miaopi.audit import AuditLog
 from miaopi.audit.models import AuditLogRecord
 from miaopi.auth import Principal
 from miaopi.notifications import (
+    BackgroundDispatch,
     Dispatcher,
     NotificationConfig,
     Notifications,
@@ -281,3 +283,17 @@ def test_every_state_change_is_in_an_intact_audit_chain(
     assert actions[0] == "notification.queued" and actions[-1] == "notification.read"
     assert sorted(actions[1:-1]) == ["notification.delivered", "notification.failed", "notification.sent"]
     assert PERSON not in everything and MOBILE not in everything
+
+
+def test_the_background_thread_delivers_and_stops(database: Database) -> None:
+    notifications = Notifications(database, Templates.load(), NotificationConfig.development())
+    background = BackgroundDispatch(Dispatcher(notifications), interval=0.05).start()
+    try:
+        message_id = queue(database, notifications, ("inbox",))
+        deadline = time.monotonic() + 60
+        while statuses(notifications, message_id) != {"inbox": "delivered"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert statuses(notifications, message_id) == {"inbox": "delivered"}
+    finally:
+        background.stop()
+    assert not background.running

@@ -139,6 +139,9 @@ def test_other_refusals(database: Database, notifications: Notifications) -> Non
     invalid = _refused(notifications, database, recipient="110105194912310022")
     assert "收件人无效" in invalid and "110105194912310022" not in invalid
     assert "reference" in _refused(notifications, database, reference="x" * 65)
+    assert "reference 疑似包含公民身份号码" in _refused(notifications, database, reference=PERSON)
+    long_title = _refused(notifications, database, variables={**OFFER, "policy": "长" * 196})
+    assert "标题 200 字，超过上限 200 字" not in long_title and "标题 201 字，超过上限 200 字" in long_title
 
 
 def test_a_text_too_long_for_sms_is_refused_before_it_is_queued(

@@ -32,6 +32,7 @@ STATUSES = ("queued", "sent", "delivered", "failed")
 STATUS_LABELS = {"queued": "待发送", "sent": "已发送", "delivered": "已送达", "failed": "发送失败"}
 VISIBLE_IN_INBOX = ("sent", "delivered")
 MAX_VARIABLE_CHARS = 200
+MAX_TITLE_CHARS = 200  # notification_message.title
 OFFICER = re.compile(r"^officer:\S{1,80}$")  # an officer actor, as Principal.actor names it
 CONTACT_FORMS = {
     "sms": re.compile(r"^1[3-9]\d{9}$"),
@@ -151,7 +152,14 @@ class Notifications:
                 )
         if reference is not None and (not isinstance(reference, str) or not 0 < len(reference) <= 64):
             raise NotificationError("reference 应为 1–64 字的业务编号")
+        if reference is not None and personal_data_in(reference) is not None:
+            # The reference is kept in the audit log: a business number, never a person's identifier.
+            raise NotificationError(f"reference 疑似包含{personal_data_in(reference)}；请使用业务编号")
         title, text, sms = found.render(variables)
+        if len(title) > MAX_TITLE_CHARS:
+            raise NotificationError(
+                f"通知模板 {template}：标题 {len(title)} 字，超过上限 {MAX_TITLE_CHARS} 字"
+            )
         texts = {name: sms if name == "sms" else text for name in wanted}
         for name in wanted:
             problem = self.config.channels[name].too_long(texts[name])
