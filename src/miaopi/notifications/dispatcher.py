@@ -316,7 +316,8 @@ class Dispatcher:
         except SendFailed as failure:
             return None, failure
         except Exception as error:  # a gateway bug must not stop the dispatcher; retried like a glitch
-            log.exception("delivery %s: gateway error %s", outgoing.delivery_id, type(error).__name__)
+            # The type only: an exception's text may carry the address, which never goes to a log.
+            log.error("delivery %s: gateway error %s", outgoing.delivery_id, type(error).__name__)
             return None, SendFailed(f"网关异常（{type(error).__name__}）")
 
 
