@@ -73,5 +73,7 @@ def test_unknown_policy_and_engine_are_clear_errors(
     catalog, exchange = world
     with pytest.raises(ScreeningError, match="没有政策 nope；现有：elderly"):
         screen(catalog, exchange, AS_OF, tmp_path / "x.parquet", ["nope"])
-    with pytest.raises(ScreeningError, match="spark"):
-        screen(catalog, exchange, AS_OF, tmp_path / "x.parquet", [], engine="spark")
+    with pytest.raises(ScreeningError, match="未知引擎“presto”，可选：duckdb、spark"):
+        screen(catalog, exchange, AS_OF, tmp_path / "x.parquet", [], engine="presto")
+    with pytest.raises(ScreeningError, match=r"增量筛查.*只支持 duckdb"):
+        screen(catalog, exchange, AS_OF, tmp_path / "x.parquet", [], engine="spark", previous=tmp_path / "x")

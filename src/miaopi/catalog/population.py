@@ -16,12 +16,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from miaopi.catalog.evaluation import Plan
 from miaopi.catalog.facts import DECISION_DATE, Fact, FactKind
 from miaopi.catalog.loader import Catalog
 from miaopi.catalog.model import Policy, Version
+from miaopi.rules.sql_target import check_dialect, default_column
 from miaopi.sharing import PopulationRead
-from miaopi.sharing.sources import quote_identifier
 
 
 class ScreeningError(ValueError):
@@ -56,6 +58,8 @@ def screening_query(
     (see ``SharingExchange.population_reads``; the views are named by resource code)."""
     if not policies:
         raise ScreeningError("没有要筛查的政策")
+    check_dialect(dialect)
+    quote_identifier = default_column(dialect)  # "name" in DuckDB, `name` in Spark
     subjects = {policy.subject for policy in policies}
     if len(subjects) != 1:
         raise ScreeningError("一次筛查的政策须针对同一类主体（自然人或法人）")
@@ -103,7 +107,7 @@ def screening_query(
         parts = []
         for fact in aggregates:
             assert fact.aggregate is not None
-            expression = fact.aggregate.to_sql(dialect, column=_record_column(as_of))
+            expression = fact.aggregate.to_sql(dialect, column=_record_column(as_of, dialect))
             parts.append(f"{expression} AS {quote_identifier(fact.name)}")
             columns[fact.name] = f"{alias}.{quote_identifier(fact.name)}"
         joins.append(
@@ -153,7 +157,10 @@ def screening_query(
         # For a subject left unknown: which inputs were missing (the fact to name, never a silent drop).
         missing = f"{prefix}_missing"
         inputs = [fact for fact in plan.inputs if fact.name != DECISION_DATE]
-        checks = [f"CASE WHEN {column(fact.name)} IS NULL THEN '{fact.name}' END" for fact in inputs]
+        checks = [
+            f"CASE WHEN {column(fact.name)} IS NULL THEN {sql_string(fact.name, dialect)} END"
+            for fact in inputs
+        ]
         inner.append(f"concat_ws(',', {', '.join(checks)}) AS {missing}" if checks else f"'' AS {missing}")
         outer.append(f"CASE WHEN {status_expression(all_rules)} = 'unknown' THEN {missing} END AS {missing}")
         results.append(PolicyColumns(policy, version, screened, status, amount, rule_columns, missing))
@@ -186,11 +193,18 @@ def _requests(catalog: Catalog, facts: list[Fact], registry_code: str) -> dict[s
     return requests
 
 
-def _record_column(as_of: dt.date):  # type: ignore[no-untyped-def]
+def sql_string(text: str, dialect: str) -> str:
+    """A string literal in the dialect (Spark escapes a quote with a backslash, DuckDB doubles it)."""
+    return exp.Literal.string(text).sql(dialect=dialect)
+
+
+def _record_column(as_of: dt.date, dialect: str):  # type: ignore[no-untyped-def]
+    quote = default_column(dialect)
+
     def column(name: str) -> str:
         if name == DECISION_DATE:
             return f"DATE '{as_of.isoformat()}'"
-        return quote_identifier(name)
+        return quote(name)
 
     return column
 

@@ -182,6 +182,8 @@ class SqlBuilder:
             assert isinstance(digits, int)
             if node.type is FactType.INTEGER and digits >= 0:
                 return self.build(args[0])
+            if self.dialect == "spark" and node.type is not FactType.INTEGER:
+                return self.spark_round(self.build(args[0]), digits)
             return exp.Round(this=self.build(args[0]), decimals=_number(digits) if digits else None)
         if name == "SUBSTR":
             length = self.literal(args[2], bare=True) if len(args) > 2 else None
@@ -195,6 +197,19 @@ class SqlBuilder:
             unit = exp.var("DAY") if self.dialect == "duckdb" else None
             return exp.DateDiff(this=end, expression=start, unit=unit)
         return self.add_to_date(name, args)
+
+    def spark_round(self, value: exp.Expr, digits: int) -> exp.Expr:
+        """DuckDB's ROUND(DOUBLE, digits) operation for operation (see ``runtime.round_number``):
+        ROUND(value * 10^digits) / 10^digits in doubles. Spark's own ROUND(DOUBLE, digits) rounds the
+        shortest decimal text of the double instead, so ROUND(1.005, 2) would differ (1.01 vs 1.0)."""
+        if digits == 0:
+            return exp.Round(this=_cast(value, "DOUBLE"))
+        modifier = _cast(exp.Literal.number(10 ** abs(digits)), "DOUBLE")
+        if digits > 0:
+            scaled: exp.Expr = exp.Mul(this=_paren(value), expression=modifier)
+            return exp.Div(this=exp.Round(this=scaled), expression=modifier.copy())
+        scaled = exp.Div(this=_paren(value), expression=modifier)
+        return exp.Mul(this=exp.Round(this=scaled), expression=modifier.copy())
 
     def least_greatest(self, node: Node) -> exp.Expr:
         cls = exp.Least if node.value == "LEAST" else exp.Greatest

@@ -165,17 +165,26 @@ class SharingExchange:
         read is checked against its own grants and logged under its own purpose; each resource is
         registered once, with the union of the fields the reads asked for.
         """
+        connection = connection or duckdb.connect()
+        for code, projected in self.authorise_population(reads).items():
+            self.source(code).register(connection, code, projected)
+        return connection
+
+    def authorise_population(self, reads: Sequence[PopulationRead]) -> dict[str, tuple[str, ...]]:
+        """Check and log several purposes' population reads (each against its own grants, under its
+        own purpose) and return what may be read: per resource, its key and the union of the granted
+        fields. ``population_reads`` registers these in DuckDB; other engines (Spark) read them
+        themselves."""
         fields_by_resource: dict[str, dict[str, None]] = {}
         for read in reads:
             for code, fields in read.requests.items():
                 granted = self.grants.check(read.department, read.purpose, code, fields)
                 fields_by_resource.setdefault(code, {}).update(dict.fromkeys(granted))
-        connection = connection or duckdb.connect()
+        projections: dict[str, tuple[str, ...]] = {}
         rows: dict[str, int] = {}
         for code, union in fields_by_resource.items():
             source = self.source(code)
-            projected = tuple(dict.fromkeys((source.resource.key, *union)))
-            source.register(connection, code, projected)
+            projections[code] = tuple(dict.fromkeys((source.resource.key, *union)))
             rows[code] = source.row_count()
         read_at = self._clock()
         for read in reads:
@@ -192,7 +201,7 @@ class SharingExchange:
                         rows=rows[code],
                     )
                 )
-        return connection
+        return projections
 
     def _join_sql(self, checked: Mapping[str, Sequence[str]]) -> str:
         codes = list(checked)
