@@ -277,11 +277,16 @@ class OfferService:
         with self.database.session() as session:
             self._lock(session, policy.id, chosen.label, now, budget_fen=budget_fen)
             existing = {
-                row.subject: (row.id, row.status)
+                row.subject: (row.id, row.status, (row.amount_fen, row.version_hash, row.queue_key))
                 for row in session.execute(
-                    select(Offer.subject, Offer.id, Offer.status).where(
-                        Offer.policy_id == policy.id, Offer.period == chosen.label
-                    )
+                    select(
+                        Offer.subject,
+                        Offer.id,
+                        Offer.status,
+                        Offer.amount_fen,
+                        Offer.version_hash,
+                        Offer.queue_key,
+                    ).where(Offer.policy_id == policy.id, Offer.period == chosen.label)
                 )
             }
             new_rows: list[dict[str, Any]] = []
@@ -315,13 +320,17 @@ class OfferService:
                             **values,
                         }
                     )
-                elif found[1] == "waiting":
+                elif found[1] == "waiting" and found[2] != (
+                    values["amount_fen"],
+                    values["version_hash"],
+                    values["queue_key"],
+                ):
                     # Not offered yet: the newest screening decides its amount and place in the queue.
                     refreshed.append({"id": found[0], **values})
             still = {subject for subject, _amount, _rules in eligible}
             withdrawn = [
                 offer_id
-                for subject, (offer_id, status) in existing.items()
+                for subject, (offer_id, status, _basis) in existing.items()
                 if status == "waiting" and subject not in still
             ]
             for start in range(0, len(new_rows), 2000):
