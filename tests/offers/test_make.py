@@ -69,7 +69,7 @@ def test_offers_within_the_budget_in_the_declared_order(world: World) -> None:
     with world.deployment.database.session() as session:
         assert AuditLog().verify(session).ok
         actions = [entry.action for entry in AuditLog().entries(session)]
-    assert actions.count("offers.made") == 2 and actions.count("offers.waiting") == 2
+    assert actions.count("offers.created") == 4 and actions.count("offers.made") == 2
 
 
 def test_running_again_creates_nothing_new(world: World) -> None:
@@ -200,5 +200,15 @@ def test_offers_and_their_messages_commit_together(world: World) -> None:
     )
     with pytest.raises(RuntimeError, match="outbox unavailable"):
         service.make("refund")
-    assert offers(world) == {} and messages(world) == []
-    assert world.deployment.offers.make("refund").made == 2 and len(messages(world)) == 2
+    # The offers were recorded (waiting); none was made without its message.
+    assert {offer.status for offer in offers(world).values()} == {"waiting"} and messages(world) == []
+    again = world.deployment.offers.make("refund")
+    assert (again.created, again.made) == (0, 2) and len(messages(world)) == 2
+
+
+def test_offers_are_made_a_batch_per_transaction(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("miaopi.offers.service.PROMOTE_BATCH", 1)
+    result = world.deployment.offers.make("allowance")
+    assert (result.created, result.made, result.waiting) == (2, 2, 0)
+    assert {offer.status for offer in offers(world, "allowance").values()} == {"made"}
+    assert len(messages(world)) == 2

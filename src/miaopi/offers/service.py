@@ -45,6 +45,7 @@ from miaopi.store import Database
 log = logging.getLogger("miaopi.offers")
 
 DEFAULT_CONFIRM_WITHIN = TimeLimit(30, "自然日")
+PROMOTE_BATCH = 1000  # offers made (each with its message) per transaction
 REMIND_DAYS = 3  # the daily sweep reminds a subject once when its last day is this close
 CHINA = dt.timezone(dt.timedelta(hours=8))
 SYSTEM_ACTOR = "system:offers"
@@ -342,13 +343,6 @@ class OfferService:
                     update(Offer),
                     [{"id": offer_id, "status": "withdrawn", "closed_at": now} for offer_id in withdrawn],
                 )
-            made = self._promote(session, policy, chosen.label, now)
-            made_ids = set(made)
-            waiting = session.scalar(
-                select(func.count()).where(
-                    Offer.policy_id == policy.id, Offer.period == chosen.label, Offer.status == "waiting"
-                )
-            )
             session.add(
                 OfferScreening(
                     policy_id=policy.id,
@@ -368,14 +362,13 @@ class OfferService:
             records = [
                 AuditRecord(
                     SYSTEM_ACTOR,
-                    "offers.waiting",
+                    "offers.created",
                     row["id"],
                     "waiting",
                     {"policy": policy.id, "period": chosen.label, "amount_fen": row["amount_fen"]},
                     now,
                 )
                 for row in new_rows
-                if row["id"] not in made_ids
             ]
             records += [
                 AuditRecord(
@@ -388,8 +381,24 @@ class OfferService:
                 )
                 for offer_id in withdrawn
             ]
-            records += made.values()
             self.audit.append_many(session, records)
+        # Then offer in queue order, a batch per transaction (each offer made with its message), so a
+        # district's worth of messages never holds the store's write lock for minutes at a time.
+        made = 0
+        while True:
+            with self.database.session() as session:
+                self._lock(session, policy.id, chosen.label, now)
+                batch = self._promote(session, policy, chosen.label, now, limit=PROMOTE_BATCH)
+                self.audit.append_many(session, list(batch.values()))
+            made += len(batch)
+            if len(batch) < PROMOTE_BATCH:
+                break
+        with self.database.session() as session:
+            waiting = session.scalar(
+                select(func.count()).where(
+                    Offer.policy_id == policy.id, Offer.period == chosen.label, Offer.status == "waiting"
+                )
+            )
         return MakeResult(
             policy_id=policy.id,
             period=chosen.label,
@@ -399,7 +408,7 @@ class OfferService:
             ineligible=counts["ineligible"],
             unknown=counts["unknown"],
             created=len(new_rows),
-            made=len(made),
+            made=made,
             waiting=int(waiting or 0),
             withdrawn=len(withdrawn),
             output=screening,
@@ -455,7 +464,7 @@ class OfferService:
         )
 
     def _promote(
-        self, session: Session, policy: Policy, period: str, now: dt.datetime
+        self, session: Session, policy: Policy, period: str, now: dt.datetime, *, limit: int | None = None
     ) -> dict[str, AuditRecord]:
         """Make waiting offers in queue order while the budget allows; the first that does not fit
         stops the queue (nobody overtakes). Returns the audit records of the offers made, by id.
@@ -474,11 +483,12 @@ class OfferService:
             )
             left = int(budget_fen) - int(committed or 0)
         chosen: list[tuple[str, str, int | None]] = []
-        for offer_id, subject, amount_fen in session.execute(
+        queue = (
             select(Offer.id, Offer.subject, Offer.amount_fen)
             .where(Offer.policy_id == policy.id, Offer.period == period, Offer.status == "waiting")
             .order_by(Offer.queue_key)
-        ):
+        )
+        for offer_id, subject, amount_fen in session.execute(queue if limit is None else queue.limit(limit)):
             if left is not None:
                 if (amount_fen or 0) > left:
                     break
