@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +19,7 @@ class GatewayScript:
     statuses: list[int] = field(default_factory=list)
     received: list[dict[str, object]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_request: Callable[[], None] | None = None  # e.g. move the test's clock: a slow gateway
 
 
 @contextmanager
@@ -27,6 +28,8 @@ def http_gateway(script: GatewayScript) -> Iterator[str]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with script.lock:
+                if script.on_request is not None:
+                    script.on_request()
                 status = script.statuses.pop(0) if script.statuses else 200
                 if status == 200:
                     script.received.append({**body, "authorization": self.headers.get("Authorization")})

@@ -297,3 +297,40 @@ def test_the_background_thread_delivers_and_stops(database: Database) -> None:
     finally:
         background.stop()
     assert not background.running
+
+
+def test_a_network_channel_claims_no_more_than_one_lease_can_cover(database: Database, clock: Clock) -> None:
+    with http_gateway(GatewayScript()) as url:
+        config = NotificationConfig.from_mapping(
+            {"channels": {"sms": {"gateway": "http", "url": url, "timeout_seconds": 10}}, "lease_seconds": 40}
+        )
+        notifications = Notifications(database, Templates.load(), config, clock=clock)
+        notifications.set_contact(applicant(PERSON), "sms", MOBILE)
+        for _ in range(5):
+            queue(database, notifications, ("sms",))
+        dispatcher = Dispatcher(notifications)
+        assert dispatcher.run_once().counts == {"sent": 2}  # 40 s lease / (2 × 10 s timeout)
+        assert dispatcher.run_once().counts == {"sent": 2}
+        assert dispatcher.run_once().counts == {"sent": 1}
+
+
+def test_a_slow_gateway_gives_back_what_the_lease_no_longer_covers(database: Database, clock: Clock) -> None:
+    script = GatewayScript(on_request=lambda: clock.advance(150))  # each send takes 150 s
+    with http_gateway(script) as url:
+        config = NotificationConfig.from_mapping(
+            {
+                "channels": {"sms": {"gateway": "http", "url": url, "timeout_seconds": 10}},
+                "lease_seconds": 300,
+            }
+        )
+        notifications = Notifications(database, Templates.load(), config, clock=clock)
+        notifications.set_contact(applicant(PERSON), "sms", MOBILE)
+        ids = [queue(database, notifications, ("sms",)) for _ in range(3)]
+        dispatcher = Dispatcher(notifications)
+        assert dispatcher.run_once().counts == {"sent": 2, "released": 1}
+        (released,) = [
+            message_id for message_id in ids if statuses(notifications, message_id) == {"sms": "queued"}
+        ]
+        assert notifications.deliveries(released)[0].lease_token is None
+        assert dispatcher.run_once().counts == {"sent": 1}  # claimable again at once
+    assert len(script.received) == 3 and len({body["reference"] for body in script.received}) == 3

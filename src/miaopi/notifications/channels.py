@@ -69,6 +69,7 @@ def sms_segments(text: str) -> int:
 
 class Gateway(Protocol):
     in_database: bool  # writes in the dispatcher's transaction (no network): the inbox, recording
+    timeout: float  # the longest one send may take (seconds); 0 for in-database gateways
 
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent: ...
 
@@ -108,6 +109,7 @@ class InboxGateway:
     """The in-app inbox: the message row is the inbox entry; sending makes it visible."""
 
     in_database = True
+    timeout = 0.0
 
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent:
         return Sent("delivered")
@@ -117,6 +119,7 @@ class RecordingGateway:
     """Development stand-in for a real gateway: records what would be sent, sends nothing."""
 
     in_database = True
+    timeout = 0.0
 
     def send(self, session: Session, outgoing: Outgoing, now: dt.datetime) -> Sent:
         session.execute(

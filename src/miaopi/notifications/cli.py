@@ -28,6 +28,7 @@ OUTCOMES = {
     "retried": "稍后重试",
     "failed": "发送失败",
     "lost": "租约过期",
+    "released": "退回待发",
 }
 
 

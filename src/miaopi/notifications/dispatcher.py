@@ -106,6 +106,7 @@ class _Settlement:
 @dataclass(frozen=True)
 class _Claimed:
     token: str
+    lease_until: dt.datetime
     outgoing: Outgoing
     attempts: int
     missing_contact: bool
@@ -126,19 +127,30 @@ class Dispatcher:
         """One round over every channel; returns what it did."""
         report = Report()
         for channel in self.config.channels:
-            allowed = min(self.batch, self.buckets[channel].available())
+            allowed = min(self.batch, self.buckets[channel].available(), self._per_lease(channel))
             if allowed <= 0:
                 continue
             claimed = self.claim(channel, allowed)
             self.buckets[channel].take(len(claimed))
-            for outcome in self.attempt_all(claimed):
+            outcomes = self.attempt_all(claimed)
+            self.buckets[channel].take(-outcomes.count("released"))  # not sent: the tokens are back
+            for outcome in outcomes:
                 report.add(outcome)
         return report
+
+    def _per_lease(self, channel: str) -> int:
+        """How many deliveries of a network channel one lease can cover: each send may take the
+        gateway's whole timeout, and all of them must end well before the lease does."""
+        timeout = self.config.channels[channel].gateway.timeout
+        if timeout <= 0:
+            return self.batch
+        return max(1, int(self.config.lease_seconds // (2 * timeout)))
 
     def claim(self, channel: str, limit: int) -> list[_Claimed]:
         """Lease up to ``limit`` due deliveries of ``channel`` to this dispatcher."""
         now = self.clock()
         token = uuid.uuid4().hex
+        lease_until = now + dt.timedelta(seconds=self.config.lease_seconds)
         free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
         due = and_(
             Delivery.channel == channel, Delivery.status == "queued", Delivery.next_attempt_at <= now, free
@@ -154,7 +166,7 @@ class Dispatcher:
             session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(candidates), due)
-                .values(lease_token=token, lease_until=now + dt.timedelta(seconds=self.config.lease_seconds))
+                .values(lease_token=token, lease_until=lease_until)
             )
             rows = session.execute(
                 select(Delivery, Message.title, Contact.address)
@@ -169,6 +181,7 @@ class Dispatcher:
         return [
             _Claimed(
                 token=token,
+                lease_until=lease_until,
                 outgoing=Outgoing(
                     delivery_id=delivery.id,
                     message_id=delivery.message_id,
@@ -201,7 +214,11 @@ class Dispatcher:
         if gateway.in_database:
             return self._attempt_in_database(claimed)
         outcomes: list[str] = []
-        for item in claimed:
+        for index, item in enumerate(claimed):
+            if self.clock() + dt.timedelta(seconds=gateway.timeout) >= item.lease_until:
+                # Sending now could outlast the lease (a slow gateway): give the rest back.
+                outcomes.extend(self._release(claimed[index:]))
+                break
             sent: Sent | None = None
             failure: SendFailed | None = None
             if item.missing_contact:
@@ -251,6 +268,18 @@ class Dispatcher:
                     session, [settled.audit for settled in settlements if settled.audit is not None]
                 )
         return outcomes
+
+    def _release(self, items: list[_Claimed]) -> list[str]:
+        with self.notifications.database.session() as session:
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_([item.outgoing.delivery_id for item in items]),
+                    Delivery.lease_token == items[0].token,
+                )
+                .values(lease_token=None, lease_until=None)
+            )
+        return ["released"] * len(items)
 
     @staticmethod
     def _no_contact(item: _Claimed) -> SendFailed:
