@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from miaopi.catalog import DEMO_CATALOG
+from miaopi.catalog.cli import catalog_app
 from miaopi.notifications import TemplateError, Templates
 
 NEEDED = {
@@ -94,3 +98,17 @@ def test_a_bad_template_name_or_file_shape_is_refused(tmp_path: Path) -> None:
     (tmp_path / "b" / "notifications.yaml").write_text("- just a list\n", encoding="utf-8")
     with pytest.raises(TemplateError, match="应有顶层字段 templates"):
         Templates.load(tmp_path / "b")
+
+
+def test_catalog_check_refuses_a_broken_notification_template(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(DEMO_CATALOG, catalog)
+    runner = CliRunner()
+    assert runner.invoke(catalog_app, ["check", str(catalog)]).exit_code == 0
+    write(
+        catalog,
+        {"offer.made": {"title": "{policy}", "text": "{policy}{amount}", "variables": {"policy": "政策"}}},
+    )
+    result = runner.invoke(catalog_app, ["check", str(catalog)])
+    assert result.exit_code == 1
+    assert "通知模板有误" in result.output and "占位符 {amount} 未在 variables 中声明" in result.output

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, run_all
 from miaopi.config import load_settings
+from miaopi.notifications.templates import TemplateError, Templates
 from miaopi.sharing import CatalogueError, ResourceCatalogue
 
 catalog_app = typer.Typer(help="事项目录：静态检查与规则用例测试。", no_args_is_help=True)
@@ -58,6 +59,11 @@ def _load(directory: Path | None, resources: Path | None) -> Catalog:
 def check(directory: CatalogDir = None, resources: ResourcesFile = None) -> None:
     """静态检查：语法、字段、表达式、类型、版本、共享授权；有错误时退出码非零。"""
     catalog = _load(directory, resources)
+    try:
+        Templates.load(directory or DEMO_CATALOG)  # the catalogue's notifications.yaml, if any
+    except TemplateError as error:
+        errors.print(f"[red]通知模板有误：[/red]{error}", highlight=False)
+        raise typer.Exit(1) from None
     console.print(
         f"[green]检查通过[/green]：{len(catalog.items)} 个事项，{len(catalog.policies)} 项政策，"
         f"{len(catalog.triggers)} 个触发器，"
