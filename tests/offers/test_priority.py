@@ -58,3 +58,13 @@ def test_periods() -> None:
             assert label in str(error)
         else:
             raise AssertionError(label)
+
+
+def test_offer_and_benefit_ids_never_look_like_personal_data() -> None:
+    from miaopi.notifications import personal_data_in
+    from miaopi.offers.service import _new_id
+
+    ids = [_new_id(prefix) for prefix in ("OF", "BF") for _ in range(20000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(value) == 18 and personal_data_in(value) is None for value in ids)
+    assert not any(character.isdigit() for value in ids for character in value)
