@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
 from miaopi.sharing.access_log import write_records
 from miaopi.store import Database
+from miaopi.store.bulk import insert_many
 
 TABLES: tuple[tuple[str, Table], ...] = (
     ("application", cast(Table, Application.__table__)),
@@ -81,7 +82,7 @@ def insert_cases(
     for name, table in TABLES:
         rows = [row for case in cases for row in case.rows(name)]
         if rows:
-            session.execute(insert(table), rows)
+            insert_many(session, table, rows)
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
     write_records(session, [record for case in cases for record in case.access])

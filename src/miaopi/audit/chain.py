@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from miaopi.audit.models import GENESIS_HASH, AuditHead, AuditLogRecord
+from miaopi.store.bulk import insert_many
 
 LOG = cast(Table, AuditLogRecord.__table__)
 HEAD = cast(Table, AuditHead.__table__)
@@ -244,8 +245,9 @@ class AuditLog:
             )
             entries.append(entry)
             prev_hash = entry.entry_hash
-        session.execute(
-            insert(LOG),
+        insert_many(
+            session,
+            LOG,
             [
                 {
                     "seq": entry.seq,

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from miaopi.sharing.models import AccessLogEntry
+from miaopi.store.bulk import insert_many
 
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
 
@@ -109,8 +110,9 @@ def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
     """Insert access records in the caller's transaction, in one statement."""
     if not records:
         return 0
-    session.execute(
-        insert(ACCESS_LOG),
+    insert_many(
+        session,
+        ACCESS_LOG,
         [
             {
                 "read_at": entry.read_at,
