@@ -27,9 +27,9 @@ def http_gateway(script: GatewayScript) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if script.on_request is not None:
+                script.on_request()
             with script.lock:
-                if script.on_request is not None:
-                    script.on_request()
                 status = script.statuses.pop(0) if script.statuses else 200
                 if status == 200:
                     script.received.append({**body, "authorization": self.headers.get("Authorization")})

@@ -6,19 +6,25 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment, DeploymentError
 from miaopi.notifications.cli import notifications_app
+from miaopi.notifications.models import Delivery
 from tests.livehttp import free_port
 from tests.notifications.conftest import OFFER, PERSON
+from tests.notifications.gateways import GatewayScript, http_gateway
 from tests.sharing.conftest import write_catalogue
 
 
@@ -118,3 +124,45 @@ def test_a_production_deployment_without_gateways_says_so_in_health(tmp_path: Pa
     )
     with pytest.raises(DeploymentError, match=r"channels\.sms\.url 应为 http"):
         Deployment.open(settings)
+
+
+def test_two_dispatcher_processes_never_send_a_message_twice(tmp_path: Path, database_url: str) -> None:
+    # The gateway holds the first request until the second process sends too: they overlap for sure.
+    barrier = threading.Barrier(2)
+    arrivals = iter(range(10**6))
+
+    def both_sending() -> None:
+        if next(arrivals) < 2:
+            barrier.wait(timeout=120)
+
+    script = GatewayScript(on_request=both_sending)
+    with http_gateway(script) as url:
+        settings = load_settings(tmp_path / "data", database_url)
+        write_catalogue(settings.city_dir)
+        settings.catalog_dir.mkdir(parents=True)
+        settings.marker.write_text(json.dumps({"version": "test"}), encoding="utf-8")
+        (tmp_path / "data" / "notifications.yaml").write_text(
+            yaml.safe_dump({"channels": {"sms": {"gateway": "http", "url": url, "rate_per_second": 100000}}}),
+            encoding="utf-8",
+        )
+        deployment = Deployment.open(settings)
+        subject = deployment.accounts.ensure_applicant(PERSON, verified=True)
+        principal = deployment.accounts.resolve(deployment.accounts.issue_token(subject.id))
+        deployment.notifications.set_contact(principal, "sms", "13812345678")
+        with deployment.database.session() as session:
+            ids = [
+                deployment.notifications.enqueue(
+                    session, recipient=PERSON, template="offer.made", variables=OFFER, channels=("sms",)
+                )
+                for _ in range(100)
+            ]
+        env = {**os.environ, "MIAOPI_DATA_DIR": str(tmp_path / "data"), "MIAOPI_DATABASE_URL": database_url}
+        command = [sys.executable, "-m", "miaopi", "notifications", "dispatch", "--once"]
+        processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [process.communicate(timeout=300)[0] for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], outputs
+    with deployment.database.session() as session:
+        sent = session.scalar(select(func.count()).where(Delivery.status == "sent"))
+    deployment.close()
+    references = Counter(str(body["reference"]) for body in script.received)
+    assert sent == 100 and set(references) == set(ids) and set(references.values()) == {1}
