@@ -82,6 +82,15 @@ def test_keys_are_created_private_and_rotation_keeps_old_licences_verifiable(tmp
     assert keys.public_url == "https://zw.example.gov.cn"
 
 
+def test_the_public_url_is_fixed_when_the_keys_are_created(tmp_path: Path) -> None:
+    KeyStore(tmp_path / "keys.json", public_url="https://first.example.gov.cn").ensure([CARD.issuer_code])
+    later = KeyStore(tmp_path / "keys.json", public_url="https://second.example.gov.cn")
+    issuer = later.issuer_id(CARD.issuer_code)
+    assert issuer == f"https://first.example.gov.cn/api/v1/licences/issuers/{CARD.issuer_code}"
+    assert later.signer(CARD.issuer_code).key_id.startswith(issuer + "#")
+    assert later.status_list_url("x-revocation-1").startswith("https://first.example.gov.cn/")
+
+
 def test_rotate_key_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     missing = runner.invoke(app, ["licence", "rotate-key", "--data-dir", str(tmp_path / "empty")])

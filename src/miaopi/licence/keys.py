@@ -133,7 +133,7 @@ class KeyStore:
             ring = KeyRing()
             signers: dict[str, Ed25519Signer] = {}
             for code, keys in (document.get("issuers") or {}).items():
-                issuer = self.issuer_id(code)
+                issuer = f"{self._public_url}{API_PATH}/issuers/{code}"
                 for key in keys:
                     key_id = f"{issuer}#{key['id']}"
                     if key.get("private"):
@@ -152,10 +152,10 @@ class KeyStore:
         return self._public_url
 
     def issuer_id(self, issuer_code: str) -> str:
-        return f"{self._public_url}{API_PATH}/issuers/{issuer_code}"
+        return f"{self.public_url}{API_PATH}/issuers/{issuer_code}"
 
     def status_list_url(self, list_id: str) -> str:
-        return f"{self._public_url}{API_PATH}/status/{list_id}"
+        return f"{self.public_url}{API_PATH}/status/{list_id}"
 
     def verification_base(self) -> str:
         """Where a licence's verification page is: ``<this>/<identifier>``."""
