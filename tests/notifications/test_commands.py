@@ -61,6 +61,10 @@ def test_dispatch_once_sends_what_is_due_and_stats_count_it(tmp_path: Path) -> N
     assert stats.exit_code == 0 and "站内信" in stats.output and "仅记录（未配置）" in stats.output
     listed = runner.invoke(notifications_app, ["templates", "--data-dir", str(tmp_path / "data")])
     assert "offer.made" in listed.output and "review.escalation" in listed.output
+    purged = runner.invoke(
+        notifications_app, ["purge", "--older-than", "30", "--data-dir", str(tmp_path / "data")]
+    )
+    assert purged.exit_code == 0 and "已删除 0 条" in purged.output  # everything is recent
 
 
 def test_a_broken_template_override_stops_the_deployment_with_the_reason(tmp_path: Path) -> None:

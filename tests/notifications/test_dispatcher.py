@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import Counter
@@ -334,3 +335,21 @@ def test_a_slow_gateway_gives_back_what_the_lease_no_longer_covers(database: Dat
         assert notifications.deliveries(released)[0].lease_token is None
         assert dispatcher.run_once().counts == {"sent": 1}  # claimable again at once
     assert len(script.received) == 3 and len({body["reference"] for body in script.received}) == 3
+
+
+def test_purge_removes_only_old_finished_messages(
+    database: Database, notifications: Notifications, clock: Clock
+) -> None:
+    notifications.set_contact(applicant(PERSON), "sms", MOBILE)
+    old_finished = queue(database, notifications, ("inbox", "sms"))
+    Dispatcher(notifications).run_once()
+    old_waiting = queue(database, notifications, ("inbox",))  # never dispatched
+    clock.advance(86_400 * 400)
+    recent = queue(database, notifications, ("inbox",))
+    assert notifications.purge(clock.now - dt.timedelta(days=365)) == 1
+    assert notifications.deliveries(old_finished) == []
+    assert len(notifications.deliveries(old_waiting)) == 1 and len(notifications.deliveries(recent)) == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Recorded)) == 0
+        assert AuditLog().verify(session).ok
+    assert notifications.purge(clock.now - dt.timedelta(days=365)) == 0

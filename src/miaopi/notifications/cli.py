@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import threading
 from pathlib import Path
@@ -65,6 +66,23 @@ def dispatch(
     finally:
         deployment.close()
     console.print(_summary(total))
+
+
+@notifications_app.command()
+def purge(
+    older_than: Annotated[
+        int, typer.Option("--older-than", help="删除多少天以前、已办结的通知", min=1)
+    ] = 365,
+    data_dir: DataDir = None,
+) -> None:
+    """删除早于给定天数且各渠道均已结束（已发送、已送达或发送失败）的通知及其发送记录。"""
+    deployment = open_for_command(data_dir)
+    try:
+        before = deployment.notifications.clock() - dt.timedelta(days=older_than)
+        removed = deployment.notifications.purge(before, actor="system:cli")
+    finally:
+        deployment.close()
+    console.print(f"已删除 {removed} 条 {before:%Y-%m-%d} 以前的通知")
 
 
 @notifications_app.command()

@@ -397,6 +397,37 @@ class Notifications:
         with self.database.session() as session:
             return list(session.scalars(query))
 
+    def purge(self, before: dt.datetime, *, actor: str = SYSTEM_ACTOR, batch: int = 1000) -> int:
+        """Delete messages queued before ``before`` whose every delivery has ended (sent, delivered or
+        failed), with their deliveries and recordings; one audit entry per batch. Returns how many."""
+        unfinished = select(Delivery.message_id).where(Delivery.status == "queued")
+        removed = 0
+        while True:
+            with self.database.session() as session:
+                ids = list(
+                    session.scalars(
+                        select(Message.id)
+                        .where(Message.created_at < before, Message.id.not_in(unfinished))
+                        .limit(batch)
+                    )
+                )
+                if not ids:
+                    return removed
+                deliveries = select(Delivery.id).where(Delivery.message_id.in_(ids))
+                session.execute(delete(Recorded).where(Recorded.delivery_id.in_(deliveries)))
+                session.execute(delete(Delivery).where(Delivery.message_id.in_(ids)))
+                session.execute(delete(Message).where(Message.id.in_(ids)))
+                self.audit.append(
+                    session,
+                    actor=actor,
+                    action="notification.purged",
+                    target="notification_message",
+                    outcome="purged",
+                    details={"count": len(ids), "before": before.isoformat()},
+                    at=self.clock(),
+                )
+                removed += len(ids)
+
     def deliveries(self, message_id: str) -> list[Delivery]:
         """Every channel's delivery of one message (for the caller that queued it, and for tests)."""
         with self.database.session() as session:
