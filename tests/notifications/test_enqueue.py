@@ -135,6 +135,7 @@ def test_other_refusals(database: Database, notifications: Notifications) -> Non
     assert "变量 amount 的取值应为字符串" in _refused(
         notifications, database, variables={**OFFER, "amount": 75}
     )
+    assert "模板未声明的变量 7" in _refused(notifications, database, variables={**OFFER, 7: "x"})
     assert "为空" in _refused(notifications, database, variables={**OFFER, "amount": " "})
     invalid = _refused(notifications, database, recipient="110105194912310022")
     assert "收件人无效" in invalid and "110105194912310022" not in invalid

@@ -127,7 +127,7 @@ class Notifications:
         if not isinstance(variables, dict):
             raise NotificationError("variables 应为 变量名: 取值 的对象")
         missing = sorted(set(found.variables) - set(variables))
-        extra = sorted(set(variables) - set(found.variables))
+        extra = sorted(str(name) for name in set(variables) - set(found.variables))
         if missing or extra:
             parts = []
             if missing:
@@ -135,7 +135,7 @@ class Notifications:
                     "缺少变量 " + "、".join(f"{name}（{found.variables[name]}）" for name in missing)
                 )
             if extra:
-                parts.append("模板未声明的变量 " + "、".join(map(str, extra)))
+                parts.append("模板未声明的变量 " + "、".join(extra))
             raise NotificationError(f"通知模板 {template}：{'；'.join(parts)}")
         for name, value in variables.items():
             if not isinstance(value, str):
