@@ -291,7 +291,9 @@ def main() -> None:
 
     raw = baseline_raw_inserts(deployment, bodies[: min(len(bodies), 10_000)], args.batch)
     print(f"baseline — raw inserts of the event rows, batches of {args.batch}: {raw:,.0f} events/s")
-    direct, direct_cases = direct_intake(deployment, bodies[: min(len(bodies), 5_000)], args.batch)
+    # Other subjects' occasions than the sustained run's, so that each run opens its own cases.
+    others = events(min(count, 5_000), everyone, holders, uuid.uuid4().hex[:6], seed=11)
+    direct, direct_cases = direct_intake(deployment, others, args.batch)
     print(
         f"intake in process (validate, 3 triggers over shared data, cases, notifications, audit): "
         f"{direct:,.0f} events/s ({direct_cases} cases)  = {direct / raw:.2f}× raw inserts"
@@ -311,6 +313,13 @@ def main() -> None:
     )
     deployment.close()
     shutil.rmtree(data_dir)
+    if args.database_url:
+        from sqlalchemy import text
+
+        admin = Database(args.database_url)
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{database_url.rsplit("%3D", 1)[-1]}" CASCADE'))
+        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def test_age_scan_covers_missed_days_and_only_the_living(tmp_path: Path, databas
             events = {e.subject: e for e in session.scalars(select(Event))}
         assert set(events) == {OLD, OLD_SZ}
         assert events[OLD].payload == {"age": 65, "birthday": TODAY.isoformat()}
-        assert events[OLD].event_id == f"age:{OLD}:65"
+        assert events[OLD].event_id.startswith("age:") and OLD not in events[OLD].event_id  # no ID number
     finally:
         deployment.close()
 
@@ -84,3 +84,31 @@ def test_scan_commands(tmp_path: Path, database_url: str) -> None:
     assert bad.exit_code == 2 and "--as-of" in bad.output
     stats = runner.invoke(app, ["proactive", "stats", "--data-dir", str(data_dir)], env=env)
     assert stats.exit_code == 0 and "hygiene-licence-renewal" in stats.output
+
+
+def test_expiry_scan_covers_licences_miaopi_issued(tmp_path: Path, database_url: str) -> None:
+    from miaopi.licence.models import IssuedLicence
+    from tests.events.world import BUILDER, REP, name_change
+
+    deployment = open_world(tmp_path / "data", database_url)
+    try:
+        from miaopi.events import EventIn, validate_event
+
+        event = validate_event(EventIn(**name_change("mr-1")), "market_regulation", "http")
+        (case_id,) = deployment.events.ingest([event])[0].cases
+        account = deployment.accounts.ensure_applicant(REP, verified=True)
+        principal = deployment.accounts.resolve(deployment.accounts.issue_token(account.id))
+        deployment.proactive.verify(principal, case_id)
+        successor = deployment.proactive.confirm(principal, case_id).successor_licence
+        with deployment.database.session() as session:
+            issued = session.get(IssuedLicence, successor)
+            assert issued is not None and issued.valid_until is not None
+            expiry = issued.valid_until
+        args = (deployment.catalog, deployment.exchange, deployment.events)
+        result = scan_expiry(*args, expiry - dt.timedelta(days=10), within=60)
+        with deployment.database.session() as session:
+            found = [e for e in session.scalars(select(Event).where(Event.type == "licence.expiring"))]
+        assert [e.payload["licence_number"] for e in found if e.subject == BUILDER] == [successor]
+        assert found[0].payload["days_left"] == 10 and result.stored >= 1
+    finally:
+        deployment.close()

@@ -231,3 +231,23 @@ def test_turning_65_with_shanghai_hukou_prepares_the_allowance(world: World) -> 
     assert done["status"] == "decided" and done["decision"] == "approved" and done["interactions"] == 3
     again = scan_ages(deployment.catalog, deployment.exchange, deployment.events, TODAY)
     assert (again.stored, again.duplicates, again.cases) == (0, 2, 0)
+
+
+def test_the_department_records_the_courier_legs(world: World) -> None:
+    case_id = _pushed(world)
+    rep = world.headers(REP)
+    world.http.post(f"/api/v1/proactive/cases/{case_id}/verify", headers=rep)
+    world.http.post(f"/api/v1/proactive/cases/{case_id}/confirm", headers=rep)
+    url = f"/api/v1/proactive/cases/{case_id}/courier"
+    assert world.http.post(url, json={"leg": "collected"}, headers=rep).status_code == 403
+    health = world.officer("health1", "health")
+    assert world.http.post(url, json={"leg": "collected"}, headers=health).status_code == 404
+    housing = world.officer("zj1", "housing_construction")
+    assert world.http.post(url, json={"leg": "lost"}, headers=housing).status_code == 422
+    collected = world.http.post(url, json={"leg": "collected"}, headers=housing)
+    assert collected.status_code == 200 and collected.json()["collect_status"] == "collected"
+    assert world.http.post(url, json={"leg": "collected"}, headers=housing).status_code == 409
+    delivered = world.http.post(url, json={"leg": "delivered"}, headers=housing).json()
+    assert (delivered["collect_status"], delivered["deliver_status"]) == ("collected", "delivered")
+    steps = world.http.get(f"/api/v1/proactive/cases/{case_id}/steps", headers=rep).json()
+    assert [s["step"] for s in steps].count("courier") == 3

@@ -4,7 +4,7 @@ decline — and the figures per trigger."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
@@ -172,6 +172,46 @@ async def decline_case(
     except ProactiveConflict as error:
         raise HTTPException(409, str(error)) from None
     return ProactiveCaseOut.of(case)
+
+
+class CourierIn(BaseModel):
+    leg: Literal["collected", "delivered"] = Field(description="collected：旧证已回收；delivered：新证已送达")
+
+
+class CourierOut(BaseModel):
+    case_id: str
+    old_licence: str | None
+    new_licence: str | None
+    collect_status: str
+    deliver_status: str
+    updated_at: dt.datetime
+
+
+@router.post(
+    "/cases/{case_id}/courier",
+    response_model=CourierOut,
+    summary="（办理部门）登记免费政务快递：旧证回收、新证送达",
+    responses={403: {"description": "不是部门工作人员"}, 404: {"description": "本部门没有该快递"}},
+)
+async def courier_leg(
+    case_id: str, body: CourierIn, principal: CurrentPrincipal, current: CurrentDeployment
+) -> CourierOut:
+    try:
+        record = await run_in_threadpool(current.proactive.courier, principal, case_id, body.leg)
+    except PermissionError as error:
+        raise HTTPException(403, str(error)) from None
+    except CaseNotFound as error:
+        raise _missing(error) from None
+    except ProactiveConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return CourierOut(
+        case_id=record.case_id,
+        old_licence=record.old_licence,
+        new_licence=record.new_licence,
+        collect_status=record.collect_status,
+        deliver_status=record.deliver_status,
+        updated_at=record.updated_at,
+    )
 
 
 @router.get("/stats", response_model=list[TriggerFigures], summary="各触发器的无感审批数据（青岛口径）")

@@ -11,13 +11,19 @@ each event once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from miaopi.catalog import Catalog
 from miaopi.events.intake import ValidEvent
 from miaopi.events.service import EventIntake
 from miaopi.events.types import EVENT_TYPES, PLATFORM, TRACKED_AGES
+from miaopi.identity import parse_subject_id
+from miaopi.licence.models import IssuedLicence
+from miaopi.proactive.models import ProactiveCase
 from miaopi.sharing import Grant, SharingExchange
 from miaopi.sharing.sources import quote_identifier
 
@@ -59,6 +65,7 @@ def scan_expiry(
 
     def events() -> Iterator[ValidEvent]:
         now = dt.datetime.now(dt.UTC)
+        superseded = _superseded(intake)
         for kind, resource in catalog.facts.licences.items():
             event_type = EVENT_TYPES[
                 "licence.expiring" if kind == "enterprise" else "licence.person_expiring"
@@ -74,6 +81,8 @@ def scan_expiry(
                 [as_of, as_of + dt.timedelta(days=within)],
             ).fetchall()
             for holder, licence_type, number, valid_to in rows:
+                if number in superseded:  # replaced through a proactive case: its successor is scanned
+                    continue
                 yield ValidEvent(
                     source=PLATFORM,
                     event_id=f"expiry:{number}:{valid_to.isoformat()}",
@@ -90,7 +99,60 @@ def scan_expiry(
                     received_at=now,
                 )
 
+        # Licences Miaopi issued itself (电子证照 signed here) expire too.
+        with intake.database.session() as session:
+            issued = session.execute(
+                select(
+                    IssuedLicence.holder,
+                    IssuedLicence.type_name,
+                    IssuedLicence.identifier,
+                    IssuedLicence.valid_until,
+                )
+                .where(
+                    IssuedLicence.status == "valid",
+                    IssuedLicence.valid_until >= as_of,
+                    IssuedLicence.valid_until <= as_of + dt.timedelta(days=within),
+                )
+                .order_by(IssuedLicence.valid_until, IssuedLicence.identifier)
+            ).all()
+        for holder, licence_type, number, valid_to in issued:
+            if valid_to is None:  # excluded by the query; says so to the type checker
+                continue
+            kind = parse_subject_id(holder)[0].value
+            yield ValidEvent(
+                source=PLATFORM,
+                event_id=f"expiry:{number}:{valid_to.isoformat()}",
+                type=EVENT_TYPES["licence.expiring" if kind == "enterprise" else "licence.person_expiring"],
+                subject=holder,
+                occurred_on=as_of,
+                payload={
+                    "licence_type": licence_type,
+                    "licence_number": number,
+                    "valid_to": valid_to,
+                    "days_left": (valid_to - as_of).days,
+                },
+                channel="scan",
+                received_at=now,
+            )
+
     return _send(intake, events(), progress)
+
+
+def _pseudonym(subject: str) -> str:
+    """A stable stand-in for an ID number in an event id (ids reach the audit log; ID numbers must not)."""
+    return hashlib.sha256(subject.encode("utf-8")).hexdigest()[:20]
+
+
+def _superseded(intake: EventIntake) -> set[str]:
+    """Licences from another system's library that a proactive case replaced (the library still lists
+    them as valid; Miaopi cannot revoke them there)."""
+    with intake.database.session() as session:
+        replaced = session.scalars(
+            select(ProactiveCase.replaced_licence).where(
+                ProactiveCase.status == "delivered", ProactiveCase.replaced_licence.is_not(None)
+            )
+        ).all()
+    return {str(r["licence_number"]) for r in replaced if r and r.get("revocation") == "superseded"}
 
 
 def scan_ages(
@@ -127,7 +189,7 @@ def scan_ages(
             for person, birthday in rows:
                 yield ValidEvent(
                     source=PLATFORM,
-                    event_id=f"age:{person}:{age}",
+                    event_id=f"age:{_pseudonym(str(person))}:{age}",
                     type=event_type,
                     subject=str(person),
                     occurred_on=birthday,

@@ -44,7 +44,7 @@ class ProactiveCase(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # resource, source, content hash
     amount: Mapped[float | None] = mapped_column(Float, nullable=True)  # policy targets
     replaced_licence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    successor_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    successor_licence: Mapped[str | None] = mapped_column(String(120), nullable=True)
     interactions: Mapped[int] = mapped_column(Integer, default=0)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     expires_on: Mapped[dt.date] = mapped_column(Date)
@@ -81,8 +81,8 @@ class CourierRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("proactive_case.id"), unique=True)
-    old_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    new_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    old_licence: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    new_licence: Mapped[str | None] = mapped_column(String(120), nullable=True)
     collect_status: Mapped[str] = mapped_column(String(16))  # scheduled | collected
     deliver_status: Mapped[str] = mapped_column(String(16))  # scheduled | delivered
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

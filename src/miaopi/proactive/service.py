@@ -323,6 +323,27 @@ class ProactiveService:
             return "superseded"
         return "revoked"
 
+    def courier(self, principal: Principal, case_id: str, leg: str) -> CourierRecord:
+        """The department records the courier's legs: the old certificate collected, the new one delivered."""
+        if principal.kind != "officer" or principal.department is None:
+            raise PermissionError("只有办理部门的工作人员可以登记快递")
+        column = {"collected": "collect_status", "delivered": "deliver_status"}.get(leg)
+        if column is None:
+            raise ProactiveConflict("leg 应为 collected（旧证已回收）或 delivered（新证已送达）")
+        now = dt.datetime.now(dt.UTC)
+        with self.database.session() as session:
+            case = session.get(ProactiveCase, case_id)
+            record = session.scalars(select(CourierRecord).where(CourierRecord.case_id == case_id)).first()
+            if case is None or case.department != principal.department or record is None:
+                raise CaseNotFound(f"本部门没有需要快递的无感审批办件 {case_id}")
+            if getattr(record, column) == leg:
+                raise ProactiveConflict("该快递环节已登记")
+            setattr(record, column, leg)
+            record.updated_at = now
+            self._step(session, case_id, "courier", principal.actor, now, leg)
+            session.flush()
+            return record
+
     # ---- the platform's sweep: reminders and expiry -----------------------------------------------
 
     def sweep(self, as_of: dt.date | None = None) -> tuple[int, int]:
