@@ -160,6 +160,50 @@ async def load(
     return int(len(latencies) / elapsed), latencies, statuses
 
 
+WRK_SCRIPT = """
+local applicants = {%(applicants)s}
+local form = [[%(form)s]]
+local counter, thread_no = 0, 0
+setup = function(thread) thread_no = thread_no + 1; thread:set("thread_no", thread_no) end
+init = function(args) math.randomseed(os.time() * 1000 + thread_no) end
+request = function()
+  counter = counter + 1
+  local who = applicants[(counter %% #applicants) + 1]
+  local body = '{"item_code":"%(item)s","applicant":{"id":"' .. who[1] .. '"},"form":' .. form ..
+    ',"idempotency_key":"wrk-' .. thread_no .. '-' .. counter .. '-' .. math.random(1, 2000000000) .. '"}'
+  return wrk.format("POST", "/api/v1/applications",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. who[2]}, body)
+end
+"""
+
+
+def wrk_load(
+    port: int, path: str, seconds: float, connections: int, script: str | None = None
+) -> tuple[int, float, float, int]:
+    """Drive the server with wrk (a C load generator, so the server keeps the CPU): requests per
+    second, p50 and p99 in ms, and the count of non-2xx answers."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        if script:
+            lua.write(script)
+            command += ["-s", lua.name]
+    output = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    os.unlink(lua.name)
+
+    def millis(label: str) -> float:
+        value = next(line.split()[1] for line in output.splitlines() if line.strip().startswith(label))
+        for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+            if value.endswith(unit):
+                return float(value[: -len(unit)]) * factor
+        return float(value)
+
+    rate = float(next(line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")))
+    errors = sum(int(line.split()[-1]) for line in output.splitlines() if line.strip().startswith("Non-2xx"))
+    return int(rate), millis("50%"), millis("99%"), errors
+
+
 def http_requests(
     people: list[str], tokens: dict[str, str], form: dict[str, object], count: int, path: str
 ) -> list[tuple[str, bytes]]:
@@ -227,6 +271,25 @@ def over_http(
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.3)
         time.sleep(3)  # both workers warm
+        if shutil.which("wrk"):
+            script = WRK_SCRIPT % {
+                "applicants": ", ".join(f'{{"{person}", "{tokens[person]}"}}' for person in people),
+                "form": json.dumps(form, ensure_ascii=False),
+                "item": ITEM,
+            }
+            ceiling, _, ceiling_p99, _ = wrk_load(port, "/api/v1/health", seconds, connections)
+            rate, p50, p99, errors = wrk_load(port, "/", seconds, connections, script)
+            print(
+                f"over HTTP, {label}: {workers} worker(s), {connections} connections, {seconds:.0f} s, load from wrk on the same 2 cores"
+            )
+            print(
+                f"  GET /health (HTTP stack ceiling)         {ceiling:6,d} req/s   p99 {ceiling_p99:6.1f} ms"
+            )
+            print(
+                f"  POST /applications, decided and stored   {rate:6,d} /s      p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   non-2xx {errors}"
+            )
+            print(f"  ratio to the ceiling: {rate / max(ceiling, 1):.2f}")
+            return
         ceiling, ceiling_latencies, _ = asyncio.run(
             load(port, http_requests(people, tokens, form, 400_000, "/api/v1/health"), seconds, connections)
         )
