@@ -98,15 +98,14 @@ def main() -> None:
         f"screening on Spark: {len(specs)} policies × {args.rows:,} enterprises from Parquet "
         f"({eligible:,} eligible pairs; both engines agree)"
     )
-    print(f"  DuckDB                           {t_duckdb:8.2f} s   1.00×")
-    print(
-        f"  Spark {args.master}, query only    {t_spark:8.2f} s   {t_spark / t_duckdb:.1f}× DuckDB (median of {args.repeat})"
-    )
-    print(f"  Spark, first query (cold JIT)    {t_first:8.2f} s   {t_first / t_duckdb:.1f}× DuckDB")
-    print(
-        f"  Spark, session start + 1 query   {t_start + t_first:8.2f} s   "
-        f"{(t_start + t_first) / t_duckdb:.1f}× DuckDB  (JVM and session start {t_start:.1f} s)"
-    )
+    lines = [
+        ("DuckDB", t_duckdb),
+        (f"Spark {args.master}, query (median of {args.repeat})", t_spark),
+        ("Spark, first query (cold JVM)", t_first),
+        (f"Spark, session start ({t_start:.1f} s) + first query", t_start + t_first),
+    ]
+    for label, seconds in lines:
+        print(f"  {label:<44}{seconds:8.2f} s   {seconds / t_duckdb:5.1f}× DuckDB")
 
 
 if __name__ == "__main__":

@@ -32,9 +32,38 @@ def city(demo_city: Path, tmp_path: Path) -> Path:
     return copy
 
 
+VARIANT = "shanghai-elderly-allowance-80"
+VARIANT_CASES = """cases:
+  - {name: 85周岁180元, date: 2026-11-22, facts: {person.hukou_city: "310000", person.birth_date: 1941-01-01},
+     expect: {outcome: eligible, amount: 180}}
+  - {name: 75周岁不享受, date: 2026-11-22, facts: {person.hukou_city: "310000", person.birth_date: 1951-01-01},
+     expect: {outcome: ineligible, failed: [age]}}
+  - {name: 缺出生日期, date: 2026-11-22, facts: {person.hukou_city: "310000"},
+     expect: {outcome: unknown, unknown: [person.birth_date]}}
+"""
+
+
 def open_city(city: Path) -> tuple[Catalog, SharingExchange]:
+    """The demo catalogue over ``city``, plus a second policy for people (so that one kind of subject
+    has several policies), kept beside the city."""
+    catalogue = city.parent / "catalog"
+    if not catalogue.exists():
+        shutil.copytree(DEMO_CATALOG, catalogue)
+        elderly = (catalogue / "policies" / "shanghai-elderly-allowance.yaml").read_text(encoding="utf-8")
+        variant = elderly.replace("id: shanghai-elderly-allowance", f"id: {VARIANT}").replace(
+            "name: 上海市老年综合津贴", "name: 上海市高龄津贴（测试用变体：80周岁起）"
+        )
+        variant = variant.replace("when: person.age_this_month >= 65", "when: person.age_this_month >= 80")
+        (catalogue / "policies" / f"{VARIANT}.yaml").write_text(
+            variant.split("\ncases:")[0] + "\n" + VARIANT_CASES, encoding="utf-8"
+        )
+        with (catalogue / "grants.yaml").open("a", encoding="utf-8") as grants:
+            grants.write(
+                f'  - {{department: civil_affairs, purpose: "policy:{VARIANT}", resource: population.person, '
+                "fields: [birth_date, hukou_city, death_date]}\n"
+            )
     resources = ResourceCatalogue.load(city / "resources.yaml")
-    catalog = Catalog.load(DEMO_CATALOG, resources)
+    catalog = Catalog.load(catalogue, resources)
     return catalog, SharingExchange(resources, catalog.grants)
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from miaopi.screening import screen
 from miaopi.screening.spark_engine import rewrite as spark_uri
-from tests.screening.conftest import in_list, keys, open_city, resource_file, results, rewrite
+from tests.screening.conftest import VARIANT, in_list, keys, open_city, resource_file, results, rewrite
 
 AS_OF = dt.date(2026, 11, 22)
-POLICIES = ["shanghai-elderly-allowance", "ui-job-retention-refund"]
+# Two policies for people (one row per policy unfolded from each person's row) and one for enterprises.
+POLICIES = ["shanghai-elderly-allowance", VARIANT, "ui-job-retention-refund"]
 
 
 def test_spark_results_are_identical_to_duckdb(city: Path, spark: Any, tmp_path: Path) -> None:
@@ -68,6 +69,17 @@ def test_spark_results_are_identical_to_duckdb(city: Path, spark: Any, tmp_path:
         missing = unknown[("ui-job-retention-refund", subject)].split(",")
         assert "enterprise.avg_insured_last_year" in missing, subject
     assert spark_rows[("ui-job-retention-refund", rounded)][2] == 0.68
+    # Each policy's own columns: the 80+ variant agrees with the allowance from 80 on, not below.
+    younger = 0
+    for (policy, subject), row in duckdb_rows.items():
+        if policy == "shanghai-elderly-allowance" and row[1] == "eligible":
+            variant = duckdb_rows[(VARIANT, subject)]
+            if variant[1] == "eligible":
+                assert variant[2] == row[2] and variant[2] >= 180, subject
+            else:
+                younger += 1
+                assert row[2] in (75.0, 150.0) and '"age":"fail"' in variant[3], subject
+    assert younger > 0
 
 
 def test_spark_paths_rewrite_local_prefixes_to_cluster_uris() -> None:

@@ -71,6 +71,7 @@ def _results_sql(query: ScreeningQuery, dialect: str) -> str:
         return sql_string(value, dialect)
 
     rows = []
+    per_policy = []
     for columns in query.policies:
         # The per-rule results as JSON text, built the same way on every engine.
         parts: list[str] = []
@@ -92,12 +93,19 @@ def _results_sql(query: ScreeningQuery, dialect: str) -> str:
             "rules": rules,
             "missing_facts": columns.missing,
         }
+        per_policy.append(fields)
         if dialect == "spark":
             rows.append(
                 f"named_struct({', '.join(f'{text(name)}, {value}' for name, value in fields.items())})"
             )
         else:
             rows.append("{" + ", ".join(f"{text(name)}: {value}" for name, value in fields.items()) + "}")
+    if len(query.policies) == 1:  # nothing to unfold: select the one policy's columns directly
+        (fields,) = per_policy
+        selected = ", ".join(
+            "subject" if name == "subject" else f"{fields[name]} AS {name}" for name in RESULT_COLUMNS
+        )
+        return f"SELECT {selected} FROM ({query.sql}) screening WHERE {fields['screened']}"
     unfold = f"explode(array({', '.join(rows)}))" if dialect == "spark" else f"unnest([{', '.join(rows)}])"
     selected = ", ".join("subject" if name == "subject" else f"p.{name} AS {name}" for name in RESULT_COLUMNS)
     return (
