@@ -183,6 +183,8 @@ class _Generator:
             operand = node.args[0]
             if operand.op is Op.LITERAL:  # decided now: `0.3 is None` would be a SyntaxWarning
                 return repr(operand.value is None)
+            if not _reads_a_fact(operand):  # Python folds it to a constant: `is` would warn too
+                return f"_is_null({self.expr(operand)})"
             return f"({self.expr(operand)} is None)"
         if op is Op.IN:
             return self.in_(node)
@@ -244,3 +246,7 @@ def compile_python(
     function = namespace["_expression"]
     assert callable(function)
     return function, source
+
+
+def _reads_a_fact(node: Node) -> bool:
+    return node.op is Op.FACT or any(_reads_a_fact(arg) for arg in node.args)

@@ -157,6 +157,11 @@ def add_days(day: dt.date, days: int) -> dt.date:
         raise EvaluationError(f"日期超出范围 (date out of range): {day} + {days} 天 (days)") from None
 
 
+def is_null(value: object) -> bool:
+    """IS NULL of an expression Python folds to a constant (``(0 / 1) is None`` warns at compile time)."""
+    return value is None
+
+
 NAMESPACE: dict[str, object] = {
     "__builtins__": {},
     "float": float,
@@ -177,6 +182,7 @@ NAMESPACE: dict[str, object] = {
     "_add_months": add_months,
     "_add_years": add_years,
     "_add_days": add_days,
+    "_is_null": is_null,
     **{f"_cls_{t.value}": cls for t, cls in FAST_CLASS.items()},
     **{f"_type_{t.value}": t for t in FactType},
 }
