@@ -166,20 +166,24 @@ def _screen(
         report("找出数据变化的主体", 1, 3)
         before = f"read_parquet({quote_literal(str(previous.fingerprints))})"
         registries = ", ".join(quote_literal(kind.registry) for kind in incremental)
+        # One full join of the two fingerprint files: subjects new, changed or gone (few, usually).
         connection.execute(
-            f"CREATE TEMP TABLE changed AS SELECT registry, subject FROM {current} now "
-            f"WHERE registry IN ({registries}) AND NOT EXISTS (SELECT 1 FROM {before} was WHERE "
-            "was.registry = now.registry AND was.subject = now.subject AND was.fingerprint = now.fingerprint)"
+            "CREATE TEMP TABLE diff AS SELECT coalesce(now.registry, was.registry) AS registry, "
+            "coalesce(now.subject, was.subject) AS subject, now.subject IS NULL AS removed "
+            f"FROM (SELECT * FROM {current} WHERE registry IN ({registries})) now "
+            f"FULL JOIN (SELECT * FROM {before} WHERE registry IN ({registries})) was "
+            "ON was.registry = now.registry AND was.subject = now.subject "
+            "WHERE now.fingerprint IS DISTINCT FROM was.fingerprint"
+        )
+        connection.execute(
+            "CREATE TEMP TABLE changed AS SELECT registry, subject FROM diff WHERE NOT removed"
         )
         per_kind = dict(
             connection.execute("SELECT registry, count(*) FROM changed GROUP BY registry").fetchall()
         )
         changed = (sum(per_kind.values()),)
-        removed = connection.execute(
-            f"SELECT count(*) FROM {before} was WHERE registry IN ({registries}) AND NOT EXISTS "
-            f"(SELECT 1 FROM {current} now WHERE now.registry = was.registry AND now.subject = was.subject)"
-        ).fetchone()
-        assert changed is not None and removed is not None
+        removed = connection.execute("SELECT count(*) FROM diff WHERE removed").fetchone()
+        assert removed is not None
         outcome.reevaluated += int(changed[0])
         outcome.removed = int(removed[0])
         outcome.carried_over = outcome.subjects - outcome.reevaluated
@@ -188,8 +192,7 @@ def _screen(
             carried.append(
                 f"SELECT {', '.join(RESULT_COLUMNS)} FROM read_parquet({quote_literal(str(previous.result))}) r "
                 f"WHERE policy_id IN ({policies}) "
-                f"AND subject IN (SELECT subject FROM {current} WHERE registry = {quote_literal(kind.registry)}) "
-                f"AND subject NOT IN (SELECT subject FROM changed WHERE registry = {quote_literal(kind.registry)})"
+                f"AND subject NOT IN (SELECT subject FROM diff WHERE registry = {quote_literal(kind.registry)})"
             )
     _changed_only_views(connection, kinds, incremental, resources, projections)
 
