@@ -361,7 +361,14 @@ class ProactiveService:
                     continue
                 trigger = self.catalog.triggers.get(case.trigger_id)
                 every = trigger.remind_every_days if trigger is not None else 7
-                last = (case.last_reminded_at or case.notified_at or case.detected_at).date()
+                # Counted in the platform's days (``today``, China time), like ``expires_on``: the day the
+                # case was pushed is its deadline minus the trigger's respond_within.
+                if case.last_reminded_at is not None:
+                    last = case.last_reminded_at.date()
+                elif trigger is not None:
+                    last = case.expires_on - dt.timedelta(days=trigger.respond_days)
+                else:
+                    last = case.detected_at.date()
                 if (today - last).days < every:
                     continue
                 session.execute(
