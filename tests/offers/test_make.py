@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from miaopi.audit import AuditLog
+from miaopi.notifications import NewMessage
 from miaopi.notifications.models import Message
 from miaopi.offers import OfferError
 from miaopi.offers.models import Offer
@@ -181,13 +184,11 @@ def test_offers_and_their_messages_commit_together(world: World) -> None:
     from miaopi.offers import OfferService
 
     deployment = world.deployment
-    calls: list[str] = []
 
-    def failing(session: object, **message: object) -> str:
-        calls.append(str(message["reference"]))
-        if len(calls) == 2:
-            raise RuntimeError("outbox unavailable")
-        return deployment.notifications.enqueue(session, **message)  # type: ignore[arg-type]
+    def failing(session: Session, messages: Sequence[NewMessage]) -> list[str]:
+        # The first message is queued, then the outbox fails: the whole batch rolls back.
+        deployment.notifications.enqueue_many(session, messages[:1])
+        raise RuntimeError("outbox unavailable")
 
     service = OfferService(
         deployment.database,
@@ -204,6 +205,31 @@ def test_offers_and_their_messages_commit_together(world: World) -> None:
     assert {offer.status for offer in offers(world).values()} == {"waiting"} and messages(world) == []
     again = world.deployment.offers.make("refund")
     assert (again.created, again.made) == (0, 2) and len(messages(world)) == 2
+
+
+def test_a_batch_of_offers_queues_its_messages_in_one_call(world: World) -> None:
+    from miaopi.offers import OfferService
+
+    deployment = world.deployment
+    calls: list[list[str | None]] = []
+
+    def counting(session: Session, messages: Sequence[NewMessage]) -> list[str]:
+        calls.append([message.reference for message in messages])
+        return deployment.notifications.enqueue_many(session, messages)
+
+    service = OfferService(
+        deployment.database,
+        deployment.catalog,
+        deployment.exchange,
+        deployment.calendar,
+        world.data_dir / "screening",
+        notify=counting,
+        today=lambda: TODAY,
+    )
+    result = service.make("refund")
+    made = {offer.id for offer in offers(world).values() if offer.status == "made"}
+    assert result.made == 2 and len(calls) == 1 and set(calls[0]) == made
+    assert len(messages(world)) == 2
 
 
 def test_offers_are_made_a_batch_per_transaction(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -247,7 +247,7 @@ class Deployment:
                 exchange,
                 calendar,
                 settings.data_dir / "screening",
-                notify=notifications.enqueue,
+                notify=notifications.enqueue_many,
                 audit=approval.audit,
                 today=today,
             ),

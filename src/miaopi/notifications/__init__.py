@@ -7,7 +7,8 @@ Other concepts queue a message in their own transaction::
                                      variables={"policy": …, "amount": …, "deadline": …},
                                      channels=("inbox", "sms"), reference=offer_id)
 
-and the dispatcher sends it once that transaction has committed.
+and the dispatcher sends it once that transaction has committed. A batch (say a thousand offers made
+in one transaction) queues its messages with one ``enqueue_many(session, [NewMessage(…), …])``.
 """
 
 from miaopi.notifications.channels import CHANNEL_NAMES, Channel, Outgoing, SendFailed, Sent, sms_segments
@@ -16,6 +17,7 @@ from miaopi.notifications.dispatcher import BackgroundDispatch, Dispatcher, Repo
 from miaopi.notifications.outbox import (
     STATUS_LABELS,
     STATUSES,
+    NewMessage,
     NotificationConflict,
     NotificationError,
     Notifications,
@@ -32,6 +34,7 @@ __all__ = [
     "BackgroundDispatch",
     "Channel",
     "Dispatcher",
+    "NewMessage",
     "NotificationConfig",
     "NotificationConfigError",
     "NotificationConflict",

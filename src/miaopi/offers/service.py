@@ -34,6 +34,7 @@ from miaopi.catalog import Catalog, Plan, Policy, TimeLimit
 from miaopi.clock import CalendarUnknownYear, WorkingCalendar
 from miaopi.identity import mask_identifier
 from miaopi.identity.masking import mask_name
+from miaopi.notifications import NewMessage
 from miaopi.offers.models import Benefit, Offer, OfferPeriod, OfferScreening
 from miaopi.offers.periods import Period, PeriodError, parse_period, period_of
 from miaopi.offers.priority import priority_values, queue_key
@@ -164,9 +165,7 @@ class NoticeEntry:
     confirmed_on: dt.date
 
 
-Notify = Callable[
-    ..., str
-]  # Notifications.enqueue(session, *, recipient, template, variables, channels, reference)
+Notify = Callable[[Session, Sequence[NewMessage]], list[str]]  # Notifications.enqueue_many
 
 
 class OfferService:
@@ -505,20 +504,27 @@ class OfferService:
                 for offer_id, _s, _a in chosen
             ],
         )
+        deadline = expires_on.isoformat() if expires_on else "另行通知的日期"
+        # One call for the whole batch: its messages are queued with one INSERT per table and one
+        # audit append, not a head lock per offer.
+        self.notify(
+            session,
+            [
+                NewMessage(
+                    recipient=subject,
+                    template="offer.made",
+                    variables={
+                        "policy": policy.name,
+                        "amount": _amount_text(period, amount_fen),
+                        "deadline": deadline,
+                    },
+                    reference=offer_id,
+                )
+                for offer_id, subject, amount_fen in chosen
+            ],
+        )
         records: dict[str, AuditRecord] = {}
-        for offer_id, subject, amount_fen in chosen:
-            self.notify(
-                session,
-                recipient=subject,
-                template="offer.made",
-                variables={
-                    "policy": policy.name,
-                    "amount": _amount_text(period, amount_fen),
-                    "deadline": expires_on.isoformat() if expires_on else "另行通知的日期",
-                },
-                channels=("inbox",),
-                reference=offer_id,
-            )
+        for offer_id, _subject, amount_fen in chosen:
             records[offer_id] = AuditRecord(
                 SYSTEM_ACTOR,
                 "offers.made",
@@ -598,7 +604,7 @@ class OfferService:
 
     def _remind(self, today: dt.date, now: dt.datetime) -> int:
         """One ``offer.expiring`` message to each subject whose last day is within REMIND_DAYS."""
-        reminded = 0
+        reminders: list[NewMessage] = []
         with self.database.session() as session:
             due = session.execute(
                 select(
@@ -628,20 +634,20 @@ class OfferService:
                 )
                 if marked.rowcount != 1:
                     continue
-                self.notify(
-                    session,
-                    recipient=subject,
-                    template="offer.expiring",
-                    variables={
-                        "policy": policy_name,
-                        "amount": _amount_text(period, amount_fen),
-                        "deadline": str(expires_on),  # never NULL here (filtered by date)
-                    },
-                    channels=("inbox",),
-                    reference=offer_id,
+                reminders.append(
+                    NewMessage(
+                        recipient=subject,
+                        template="offer.expiring",
+                        variables={
+                            "policy": policy_name,
+                            "amount": _amount_text(period, amount_fen),
+                            "deadline": str(expires_on),  # never NULL here (filtered by date)
+                        },
+                        reference=offer_id,
+                    )
                 )
-                reminded += 1
-        return reminded
+            self.notify(session, reminders)
+        return len(reminders)
 
     # ---- the subject: list, confirm, decline ---------------------------------------------------
 
@@ -854,14 +860,17 @@ class OfferService:
             policy = self.catalog.policies.get(benefit.policy_id)
             self.notify(
                 session,
-                recipient=benefit.payee,
-                template="benefit.paid",
-                variables={
-                    "policy": policy.name if policy else benefit.policy_id,
-                    "amount": _amount_text(benefit.period, benefit.amount_fen),
-                },
-                channels=("inbox",),
-                reference=benefit_id,
+                [
+                    NewMessage(
+                        recipient=benefit.payee,
+                        template="benefit.paid",
+                        variables={
+                            "policy": policy.name if policy else benefit.policy_id,
+                            "amount": _amount_text(benefit.period, benefit.amount_fen),
+                        },
+                        reference=benefit_id,
+                    )
+                ],
             )
             self.audit.append(
                 session,
