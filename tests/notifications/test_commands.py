@@ -146,7 +146,19 @@ def test_two_dispatcher_processes_never_send_a_message_twice(tmp_path: Path, dat
         settings.catalog_dir.mkdir(parents=True)
         settings.marker.write_text(json.dumps({"version": "test"}), encoding="utf-8")
         (tmp_path / "data" / "notifications.yaml").write_text(
-            yaml.safe_dump({"channels": {"sms": {"gateway": "http", "url": url, "rate_per_second": 100000}}}),
+            # The held request must outlast the second process's start, however loaded the machine.
+            yaml.safe_dump(
+                {
+                    "channels": {
+                        "sms": {
+                            "gateway": "http",
+                            "url": url,
+                            "rate_per_second": 100000,
+                            "timeout_seconds": 140,
+                        }
+                    }
+                }
+            ),
             encoding="utf-8",
         )
         deployment = Deployment.open(settings)
