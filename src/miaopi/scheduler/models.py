@@ -23,7 +23,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))  # reminder | escalation | deemed_approval
-    target: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(64))
     due_key: Mapped[str] = mapped_column(String(64))
     due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(16))  # pending | running | done | cancelled | failed
@@ -38,6 +38,9 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("kind", "target", "due_key", name="uq_scheduler_job_key"),
         Index("ix_scheduler_job_state_due_at", "state", "due_at"),
+        # Planning cancels a case's pending jobs (target AND state): with the target alone indexed,
+        # SQLite chose the state index and scanned every pending job of every case.
+        Index("ix_scheduler_job_target_state", "target", "state"),
     )
 
 

@@ -79,6 +79,9 @@ class JobStore:
         A wanted job that exists is kept (never duplicated; a cancelled one is revived); a pending job
         no longer wanted is cancelled. Running, done and failed jobs are left as they are."""
         insert = dialect_insert(session)
+        # Core-style updates: the session holds a batch of loaded cases, and the ORM's default
+        # synchronisation would walk all of them for every statement.
+        plain = {"synchronize_session": False}
         for job in wanted:
             session.execute(
                 insert(Job)
@@ -97,20 +100,25 @@ class JobStore:
             session.execute(
                 update(Job)
                 .where(key, Job.state == "cancelled")
-                .values(state="pending", due_at=job.due_at, attempts=0, last_error=None, finished_at=None)
+                .values(state="pending", due_at=job.due_at, attempts=0, last_error=None, finished_at=None),
+                execution_options=plain,
             )
             # A changed due time (e.g. an item's reminder_days), but never undoing a failure's backoff.
             session.execute(
                 update(Job)
                 .where(key, Job.state == "pending", Job.attempts == 0, Job.due_at != job.due_at)
-                .values(due_at=job.due_at)
+                .values(due_at=job.due_at),
+                execution_options=plain,
             )
         stale = update(Job).where(Job.target == target, Job.state == "pending", Job.kind.in_(kinds))
         if wanted:
             stale = stale.where(
                 ~or_(*(and_(Job.kind == job.kind, Job.due_key == job.due_key) for job in wanted))
             )
-        session.execute(stale.values(state="cancelled", finished_at=now))
+        session.execute(
+            stale.values(state="cancelled", finished_at=now),
+            execution_options={"synchronize_session": False},
+        )
 
     def jobs(self, target: str | None = None, state: str | None = None) -> list[Job]:
         query = select(Job).order_by(Job.due_at, Job.id)
