@@ -156,9 +156,9 @@ class ApprovalService:
     async def submit_async(self, principal: Principal, application: ApplicationIn) -> Decision:
         """Decide on the event loop (well under a millisecond) and wait for the group commit without
         holding a thread."""
-        if self._inline:
+        if self._inline and not self._wanted_own_licences(application.item_code):
             decision, rows = self.prepare(principal, application)
-        else:  # a department database is read over the network: keep the event loop free
+        else:  # a department database or the case store is read: keep the event loop free
             decision, rows = await asyncio.to_thread(self.prepare, principal, application)
         try:
             await self.writer.store_async(rows)
@@ -288,19 +288,24 @@ class ApprovalService:
         rows.licence_uses.extend(evidence_uses(case_no, materials.materials, decided_at))
         return decision, rows
 
-    def _own_licences(self, item: Item, holder: str, today: dt.date) -> list[dict[str, Any]]:
-        """Licences Miaopi issued that may satisfy the item's materials (read only when the item
-        takes a licence type Miaopi issues)."""
-        if self.own_licences is None:
+    def _wanted_own_licences(self, item_code: str) -> list[str]:
+        """The licence types Miaopi issues that may satisfy the item's materials (read from the store)."""
+        item = self.catalog.items.get(item_code)
+        if self.own_licences is None or item is None:
             return []
-        wanted = [
+        return [
             material.licence_type
             for material in item.materials
             if material.source.value == "issued"
             and material.licence_type
             and material.licence_type in self.catalog.licence_types
         ]
-        return self.own_licences.held(holder, wanted, today) if wanted else []
+
+    def _own_licences(self, item: Item, holder: str, today: dt.date) -> list[dict[str, Any]]:
+        """Licences Miaopi issued that may satisfy the item's materials (read only when the item
+        takes a licence type Miaopi issues)."""
+        wanted = self._wanted_own_licences(item.code)
+        return self.own_licences.held(holder, wanted, today) if wanted and self.own_licences else []
 
     def _authorise(self, principal: Principal, application: ApplicationIn) -> None:
         if principal.kind != "applicant" or principal.subject_id is None:

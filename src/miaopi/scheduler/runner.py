@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from miaopi.approval.models import Application
 from miaopi.catalog import Catalog
@@ -34,6 +34,18 @@ from miaopi.scheduler.planning import DEEMED_APPROVAL, ESCALATION, KINDS, OPEN, 
 from miaopi.scheduler.store import Claimed, JobStore, LeaseLost, dialect_insert
 
 log = logging.getLogger("miaopi.scheduler")
+# Planning reads a case's status, dates and facts: the decision's explanation, reasons, materials,
+# form and timings (most of a stored case) stay in the database.
+LIGHT = tuple(
+    defer(column)
+    for column in (
+        Application.explanation,
+        Application.reasons,
+        Application.materials,
+        Application.form,
+        Application.timings,
+    )
+)
 
 Handler = Callable[[Session, Claimed, dt.datetime], str]
 
@@ -139,7 +151,9 @@ class Scheduler:
         for query in (changed, closed):
             while True:
                 with self.database.session() as session:
-                    cases = list(session.scalars(query.order_by(Application.case_no).limit(batch)))
+                    cases = list(
+                        session.scalars(query.order_by(Application.case_no).limit(batch).options(*LIGHT))
+                    )
                     for case in cases:
                         self.plan(session, case)
                 planned += len(cases)
