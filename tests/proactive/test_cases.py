@@ -227,7 +227,11 @@ def test_turning_65_with_shanghai_hukou_prepares_the_allowance(world: World) -> 
     assert case["amount"] == 75
     world.http.get(f"/api/v1/proactive/cases/{case['id']}", headers=old)
     world.http.post(f"/api/v1/proactive/cases/{case['id']}/verify", headers=old)
-    done = world.http.post(f"/api/v1/proactive/cases/{case['id']}/confirm", headers=old).json()
+    done = world.http.post(
+        f"/api/v1/proactive/cases/{case['id']}/confirm",
+        headers=old,
+        json={"bank": "中国工商银行上海市分行", "account": "6222020200001234567"},
+    ).json()
     assert done["status"] == "decided" and done["decision"] == "approved" and done["interactions"] == 3
     again = scan_ages(deployment.catalog, deployment.exchange, deployment.events, TODAY)
     assert (again.stored, again.duplicates, again.cases) == (0, 2, 0)

@@ -4,7 +4,7 @@ public notice (公示) and the figures."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
@@ -55,6 +55,10 @@ class OfferOut(BaseModel):
         )
 
 
+BenefitStatus = Literal["to_pay", "paid", "stopped"]
+BENEFIT_LABELS = {"to_pay": "待支付", "paid": "已支付", "stopped": "已停发"}
+
+
 class BenefitOut(BaseModel):
     """A benefit record; the payee's identifiers and account are shown masked only."""
 
@@ -68,7 +72,7 @@ class BenefitOut(BaseModel):
     account: str
     amount: float
     version_hash: str
-    status: Literal["to_pay", "paid"]
+    status: BenefitStatus
     status_label: str
     confirmed_at: dt.datetime
     paid_at: dt.datetime | None
@@ -88,8 +92,8 @@ class BenefitOut(BaseModel):
             account=mask_identifier(benefit.account),
             amount=benefit.amount_fen / 100,
             version_hash=benefit.version_hash,
-            status="paid" if benefit.status == "paid" else "to_pay",
-            status_label="已支付" if benefit.status == "paid" else "待支付",
+            status=cast(BenefitStatus, benefit.status),
+            status_label=BENEFIT_LABELS[benefit.status],
             confirmed_at=benefit.confirmed_at,
             paid_at=benefit.paid_at,
             payment_reference=benefit.payment_reference,
@@ -118,6 +122,7 @@ class StatsOut(BaseModel):
     declined: int
     expired: int
     withdrawn: int
+    ended: int
     paid: int
     eligible_amount: float
     offered_amount: float
@@ -214,7 +219,7 @@ def benefits(
     who: CurrentPrincipal,
     current: CurrentDeployment,
     status: Annotated[
-        Literal["to_pay", "paid"] | None, Query(description="to_pay 待支付 / paid 已支付")
+        BenefitStatus | None, Query(description="to_pay 待支付 / paid 已支付 / stopped 已停发")
     ] = None,
     policy: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -14,8 +14,10 @@ from miaopi.api.dependencies import deployment
 from miaopi.api.security import CurrentPrincipal
 from miaopi.deployment import Deployment
 from miaopi.identity import mask_identifier
+from miaopi.offers import ConfirmIn
 from miaopi.proactive import STATUS_LABELS, CaseNotFound, ProactiveConflict, TriggerFigures, trigger_figures
 from miaopi.proactive.models import ProactiveCase
+from miaopi.proactive.service import PayeeRequired
 
 router = APIRouter(prefix="/proactive", tags=["无感审批"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -43,6 +45,7 @@ class ProactiveCaseOut(BaseModel):
     expires_on: dt.date
     detected_at: dt.datetime
     case_no: str | None
+    offer: str | None  # a benefit policy's offer (GET /api/v1/offers/{id})
     decision: str | None
 
     @classmethod
@@ -69,6 +72,7 @@ class ProactiveCaseOut(BaseModel):
             expires_on=case.expires_on,
             detected_at=case.detected_at,
             case_no=case.case_no,
+            offer=case.benefit,
             decision=case.decision,
         )
 
@@ -142,21 +146,30 @@ async def verify_identity(
 @router.post(
     "/cases/{case_id}/confirm",
     response_model=ProactiveCaseOut,
-    summary="一键确认：提交秒批（第3次交互）",
+    summary="一键确认：提交秒批，或确认享受津贴补贴（第3次交互）",
+    description=(
+        "事项办件：确认即提交秒批，请求体可省略。政策（免申即享）办件：确认即享受，请求体为收款账户 "
+        '{"bank": "开户银行", "account": "银行账号"}；此前确认过该政策的，可省略，沿用上次的账户。'
+    ),
     responses={
         404: {"description": "没有该办件（或不是您的）"},
-        409: {"description": "未核验身份或办件已关闭"},
+        409: {"description": "未核验身份、办件已关闭，或已不符合享受条件"},
+        422: {"description": "政策办件缺少收款账户，或账户格式有误"},
     },
 )
 async def confirm_case(
-    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment
+    case_id: str, principal: CurrentPrincipal, current: CurrentDeployment, body: ConfirmIn | None = None
 ) -> ProactiveCaseOut:
     try:
-        return ProactiveCaseOut.of(await run_in_threadpool(current.proactive.confirm, principal, case_id))
+        return ProactiveCaseOut.of(
+            await run_in_threadpool(current.proactive.confirm, principal, case_id, body)
+        )
     except CaseNotFound as error:
         raise _missing(error) from None
     except ProactiveConflict as error:
         raise HTTPException(409, str(error)) from None
+    except PayeeRequired as error:
+        raise HTTPException(422, str(error)) from None
 
 
 @router.post("/cases/{case_id}/decline", response_model=ProactiveCaseOut, summary="放弃办理")

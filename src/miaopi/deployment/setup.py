@@ -217,8 +217,28 @@ class Deployment:
         review.licence_issuer = licences.issue_for_case
         # 无感审批: events → triggers → proactive cases, pushed on the channels the deployment has.
         push = tuple(channel for channel in ("inbox", "sms") if channel in notifications.config.channels)
+        offers = OfferService(
+            database,
+            catalog,
+            exchange,
+            calendar,
+            settings.data_dir / "screening",
+            notify=notifications.enqueue_many,
+            audit=approval.audit,
+            today=today,
+        )
+        # A benefit policy's proactive case ends with its offer confirmed; a stops trigger ends offers.
         proactive = ProactiveService(
-            database, catalog, approval, verifier, notifications, approval.audit, today, push, licences
+            database,
+            catalog,
+            approval,
+            verifier,
+            notifications,
+            approval.audit,
+            today,
+            push,
+            licences,
+            offers,
         )
         return cls(
             settings=settings,
@@ -237,20 +257,13 @@ class Deployment:
             alerts=alerts,
             scheduler=scheduler,
             events=EventIntake(
-                database, Detector(catalog, exchange, notifications, today, push, licences), approval.audit
+                database,
+                Detector(catalog, exchange, notifications, today, push, licences, offers),
+                approval.audit,
             ),
             proactive=proactive,
             notifications=notifications,
-            offers=OfferService(
-                database,
-                catalog,
-                exchange,
-                calendar,
-                settings.data_dir / "screening",
-                notify=notifications.enqueue_many,
-                audit=approval.audit,
-                today=today,
-            ),
+            offers=offers,
             problems=problems,
         )
 

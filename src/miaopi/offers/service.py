@@ -31,6 +31,8 @@ from miaopi.approval import china_today
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.auth import Principal
 from miaopi.catalog import Catalog, Plan, Policy, TimeLimit
+from miaopi.catalog.evaluation import Outcome
+from miaopi.catalog.model import Version
 from miaopi.clock import CalendarUnknownYear, WorkingCalendar
 from miaopi.identity import mask_identifier
 from miaopi.identity.masking import mask_name
@@ -58,7 +60,9 @@ STATUS_LABELS = {
     "declined": "已放弃",
     "expired": "逾期未确认",
     "withdrawn": "复核不再符合，已撤回",
+    "ended": "已终止（不再享受）",
 }
+STOPPABLE = ("waiting", "made")  # open offers a stop ends (e.g. nobody may confirm for the deceased)
 OFFERS = cast(Table, Offer.__table__)
 
 
@@ -147,6 +151,7 @@ class PolicyStats:
     declined: int
     expired: int
     withdrawn: int
+    ended: int  # ended by the subject's death (身后一件事)
     paid: int
     eligible_amount: Decimal  # what every eligible subject of the newest screening would receive
     offered_amount: Decimal  # offers ever made
@@ -163,6 +168,70 @@ class NoticeEntry:
     amount: Decimal
     period: str
     confirmed_on: dt.date
+
+
+@dataclass(frozen=True)
+class OfferBasis:
+    """What every offer of one policy version cites — the per-rule explanation, the resources read
+    and the amount expression — and how one subject's offer row is built from it. Shared by the bulk
+    path (a screening) and the single-subject path (one evaluation, e.g. for a proactive case)."""
+
+    policy: Policy
+    version: Version
+    explanation: list[dict[str, Any]]
+    reads: list[dict[str, Any]]
+
+    def values(
+        self,
+        subject: str,
+        amount: float | None,
+        source: dict[str, Any],
+        keys: Sequence[float | None],
+        as_of: dt.date,
+    ) -> dict[str, Any]:
+        """The offer's amount, basis, evidence and queue key; ``source`` says where the subject's
+        per-rule results come from (a screening file, or one evaluation) and holds them as ``rules``."""
+        return {
+            "amount_fen": fen(amount),
+            "version_hash": self.version.content_hash,
+            "screened_on": as_of,
+            "explanation": self.explanation,
+            "evidence": {
+                "screening": source,
+                "reads": self.reads,
+                "amount": self.version.amount.source if self.version.amount is not None else None,
+            },
+            "queue_key": queue_key(subject, keys, self.policy.priority_order),
+        }
+
+    def new_row(self, subject: str, period: str, values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """A new offer, waiting until the budget order reaches it (``_promote``)."""
+        return {
+            "id": _new_id("OF"),
+            "policy_id": self.policy.id,
+            "policy_name": self.policy.name,
+            "department": self.policy.department,
+            "subject": subject,
+            "period": period,
+            "status": "waiting",
+            "created_at": now,
+            **values,
+        }
+
+
+def _created(row: dict[str, Any]) -> AuditRecord:
+    return AuditRecord(
+        SYSTEM_ACTOR,
+        "offers.created",
+        row["id"],
+        "waiting",
+        {"policy": row["policy_id"], "period": row["period"], "amount_fen": row["amount_fen"]},
+        row["created_at"],
+    )
+
+
+class NotEligible(OfferError):
+    """One subject evaluated under a policy's rules is not (or not certainly) entitled."""
 
 
 Notify = Callable[[Session, Sequence[NewMessage]], list[str]]  # Notifications.enqueue_many
@@ -221,6 +290,93 @@ class OfferService:
             )
         return chosen, as_of
 
+    def _basis(self, policy: Policy, version: Version) -> OfferBasis:
+        plan = Plan(version, self.catalog.facts)
+        return OfferBasis(
+            policy,
+            version,
+            [
+                {
+                    "rule": rule.id,
+                    "result": "pass",
+                    "message": rule.pass_message,
+                    "legal_basis": str(rule.legal_basis),
+                }
+                for rule in version.rules
+            ],
+            [
+                {
+                    "resource": code,
+                    "provider": self.exchange.catalogue.resource(code).provider,
+                    "fields": list(fields),
+                }
+                for code, fields in plan.requests.items()
+            ],
+        )
+
+    def _version(self, policy: Policy, as_of: dt.date) -> Version:
+        version = policy.version_on(as_of)
+        if version is None:
+            raise OfferError(f"政策“{policy.id}”在 {as_of} 没有生效的版本")
+        return version
+
+    def offer_for(
+        self, policy_id: str, subject: str, *, as_of: dt.date | None = None, reference: str | None = None
+    ) -> Offer:
+        """免申即享 for one subject (a proactive case confirmed, say): the offer for the period of
+        ``as_of`` (default today), made by the same rules as ``make`` — the policy's rules and amount
+        evaluated for this subject alone, its place in the budget order, waiting while the budget is
+        used up, made with its message and audit entries under the period's lock. An offer the
+        subject already has for the period (from a screening or an earlier call) is returned as it is,
+        never a second one. ``reference`` names the case the reads are logged under.
+
+        Raises ``NotEligible`` (with the rules' messages) when the subject is not entitled today."""
+        policy = self.policy(policy_id)
+        chosen, as_of = self.period_and_day(policy, None, as_of)
+        version = self._version(policy, as_of)
+        mine = (Offer.policy_id == policy.id, Offer.subject == subject, Offer.period == chosen.label)
+        with self.database.session() as session:
+            found = session.scalars(select(Offer).where(*mine)).first()
+        if found is not None:
+            return found
+        # The policy's rules, amount and priority keys, evaluated for this subject alone.
+        keys_read = [name for key in policy.priority_order for name in key.expression.facts_read]
+        plan = Plan(version, self.catalog.facts, also=keys_read)
+        shared = self.exchange.read_subject(
+            department=policy.department,
+            purpose=policy.purpose,
+            subject=subject,
+            requests=plan.requests,
+            case_no=reference,
+        )
+        evaluation = plan.evaluate(plan.gather(shared, {}, as_of))
+        if evaluation.eligibility() is not Outcome.ELIGIBLE:
+            with self.database.session() as session:
+                self.exchange.access_log.flush(session, reference)
+            reasons = "；".join(r.message for r in (*evaluation.failed, *evaluation.unknown))
+            raise NotEligible(f"按“{policy.name}”的规则，{as_of} 不符合享受条件：{reasons}")
+        amount = float(evaluation.amount) if evaluation.amount is not None else None
+        keys = tuple(_number(key.expression.evaluate(evaluation.values)) for key in policy.priority_order)
+        source = {
+            "as_of": as_of.isoformat(),
+            "case": reference,
+            "rules": {r.rule.id: r.outcome.value for r in evaluation.results},
+        }
+        basis = self._basis(policy, version)
+        now = dt.datetime.now(dt.UTC)
+        self._ensure_period(policy, chosen.label, now)
+        with self.database.session() as session:
+            self._lock(session, policy.id, chosen.label, now)
+            self.exchange.access_log.flush(session, reference)
+            if session.scalars(select(Offer.id).where(*mine)).first() is None:  # none made meanwhile
+                row = basis.new_row(
+                    subject, chosen.label, basis.values(subject, amount, source, keys, as_of), now
+                )
+                session.execute(insert(Offer), [row])
+                promoted = self._promote(session, policy, chosen.label, now, limit=PROMOTE_BATCH)
+                self.audit.append_many(session, [_created(row), *promoted.values()])
+            return session.scalars(select(Offer).where(*mine)).one()
+
     def make(
         self,
         policy_id: str,
@@ -234,9 +390,7 @@ class OfferService:
         for the period — idempotent: subjects that already have an offer for the period keep it."""
         policy = self.policy(policy_id)
         chosen, as_of = self.period_and_day(policy, period, as_of)
-        version = policy.version_on(as_of)
-        if version is None:
-            raise OfferError(f"政策“{policy.id}”在 {as_of} 没有生效的版本")
+        version = self._version(policy, as_of)
         if screening is None:
             # One file per run (kept: the offers cite it as evidence), so concurrent runs never share one.
             screening = self.screening_dir / f"{as_of.isoformat()}-{policy.id}-{secrets.token_hex(4)}.parquet"
@@ -252,24 +406,8 @@ class OfferService:
             priority_values(self.catalog, self.exchange, policy, as_of) if policy.budget is not None else {}
         )
         unranked: tuple[float | None, ...] = (None,) * len(policy.priority_order)
-        explanation = [
-            {
-                "rule": rule.id,
-                "result": "pass",
-                "message": rule.pass_message,
-                "legal_basis": str(rule.legal_basis),
-            }
-            for rule in version.rules
-        ]
-        plan = Plan(version, self.catalog.facts)
-        reads = [
-            {
-                "resource": code,
-                "provider": self.exchange.catalogue.resource(code).provider,
-                "fields": list(fields),
-            }
-            for code, fields in plan.requests.items()
-        ]
+        basis = self._basis(policy, version)
+        source = {"as_of": as_of.isoformat(), "file": str(screening)}
         now = dt.datetime.now(dt.UTC)
         with self.database.session() as session:
             self.exchange.access_log.flush(session)
@@ -292,34 +430,12 @@ class OfferService:
             new_rows: list[dict[str, Any]] = []
             refreshed: list[dict[str, Any]] = []
             for subject, amount, rules in eligible:
-                evidence = {
-                    "screening": {"as_of": as_of.isoformat(), "file": str(screening), "rules": rules},
-                    "reads": reads,
-                    "amount": version.amount.source if version.amount is not None else None,
-                }
-                values = {
-                    "amount_fen": fen(amount),
-                    "version_hash": version.content_hash,
-                    "screened_on": as_of,
-                    "explanation": explanation,
-                    "evidence": evidence,
-                    "queue_key": queue_key(subject, keys.get(subject, unranked), policy.priority_order),
-                }
+                values = basis.values(
+                    subject, amount, {**source, "rules": rules}, keys.get(subject, unranked), as_of
+                )
                 found = existing.get(subject)
                 if found is None:
-                    new_rows.append(
-                        {
-                            "id": _new_id("OF"),
-                            "policy_id": policy.id,
-                            "policy_name": policy.name,
-                            "department": policy.department,
-                            "subject": subject,
-                            "period": chosen.label,
-                            "status": "waiting",
-                            "created_at": now,
-                            **values,
-                        }
-                    )
+                    new_rows.append(basis.new_row(subject, chosen.label, values, now))
                 elif found[1] == "waiting" and found[2] != (
                     values["amount_fen"],
                     values["version_hash"],
@@ -358,17 +474,7 @@ class OfferService:
                     output=str(screening),
                 )
             )
-            records = [
-                AuditRecord(
-                    SYSTEM_ACTOR,
-                    "offers.created",
-                    row["id"],
-                    "waiting",
-                    {"policy": policy.id, "period": chosen.label, "amount_fen": row["amount_fen"]},
-                    now,
-                )
-                for row in new_rows
-            ]
+            records = [_created(row) for row in new_rows]
             records += [
                 AuditRecord(
                     SYSTEM_ACTOR,
@@ -670,7 +776,9 @@ class OfferService:
             )
 
     def offer_of(self, principal: Principal, offer_id: str) -> Offer:
-        subject = self._subject(principal)
+        return self._owned(self._subject(principal), offer_id)
+
+    def _owned(self, subject: str, offer_id: str) -> Offer:
         with self.database.session() as session:
             offer = session.get(Offer, offer_id)
             if offer is None or offer.subject != subject:
@@ -679,7 +787,12 @@ class OfferService:
 
     def confirm(self, principal: Principal, offer_id: str, payee: ConfirmIn) -> Benefit:
         """The subject confirms and names the account: the offer becomes a benefit record (to pay)."""
-        offer = self.offer_of(principal, offer_id)
+        return self.confirm_for(self._subject(principal), offer_id, payee, actor=principal.actor)
+
+    def confirm_for(self, subject: str, offer_id: str, payee: ConfirmIn, *, actor: str) -> Benefit:
+        """``subject``'s offer confirmed by ``actor`` (the subject, or the contact who confirmed its
+        proactive case): the same checks, benefit record and audit entries as ``confirm``."""
+        offer = self._owned(subject, offer_id)
         today = self.today()
         name = self._payee_name(offer.policy_id, offer.subject)
         now = dt.datetime.now(dt.UTC)
@@ -737,11 +850,89 @@ class OfferService:
             self.audit.append_many(
                 session,
                 [
-                    AuditRecord(principal.actor, "offers.confirmed", offer_id, "confirmed", details, now),
-                    AuditRecord(principal.actor, "benefits.created", benefit.id, "to_pay", details, now),
+                    AuditRecord(actor, "offers.confirmed", offer_id, "confirmed", details, now),
+                    AuditRecord(actor, "benefits.created", benefit.id, "to_pay", details, now),
                 ],
             )
             return benefit
+
+    def benefit_of(self, offer_id: str) -> Benefit | None:
+        """The benefit record a confirmed offer became."""
+        with self.database.session() as session:
+            return session.scalars(select(Benefit).where(Benefit.offer_id == offer_id)).first()
+
+    def payee_on_file(self, policy_id: str, subject: str) -> ConfirmIn | None:
+        """The account the subject named when it last confirmed this policy (a monthly allowance is
+        paid into the same account month after month), or None."""
+        with self.database.session() as session:
+            last = session.scalars(
+                select(Benefit)
+                .where(Benefit.policy_id == policy_id, Benefit.payee == subject)
+                .order_by(Benefit.confirmed_at.desc())
+                .limit(1)
+            ).first()
+        return None if last is None else ConfirmIn(bank=last.bank, account=last.account)
+
+    # ---- what must stop (a death) ---------------------------------------------------------------
+
+    def stop_after(
+        self,
+        session: Session,
+        policy_id: str,
+        subject: str,
+        last_day: dt.date,
+        *,
+        actor: str,
+        reason: str,
+    ) -> list[AuditRecord]:
+        """The subject's entitlement under the policy ends after ``last_day`` — 身后一件事: a death
+        stops the deceased's allowance — in the caller's transaction (the one that stores the event).
+        Offers still open (waiting or made) end: nobody can confirm them any more, so no message or
+        reminder goes out; benefit records not yet paid for a period that starts after ``last_day``
+        are stopped (no payment) and their offers end too. The period containing ``last_day`` is still
+        owed and stays to pay. Each period's lock is taken first (in order), and the budget given back
+        goes to the next in the queue. Returns the audit records (``offers.ended``,
+        ``benefits.stopped``, and ``offers.made`` for any promoted)."""
+        policy = self.catalog.policies.get(policy_id)
+        if policy is None:
+            return []
+        now = dt.datetime.now(dt.UTC)
+        rows = session.execute(
+            select(Offer.id, Offer.period, Offer.status, Benefit.id)
+            .outerjoin(Benefit, (Benefit.offer_id == Offer.id) & (Benefit.status == "to_pay"))
+            .where(Offer.policy_id == policy_id, Offer.subject == subject)
+            .order_by(Offer.period, Offer.id)
+        ).all()
+        after = {
+            label
+            for _id, label, _status, _benefit in rows
+            if parse_period(label, policy.period).first_day > last_day
+        }
+        ending = [
+            (offer_id, label, benefit_id)
+            for offer_id, label, status, benefit_id in rows
+            if status in STOPPABLE or (status == "confirmed" and benefit_id is not None and label in after)
+        ]
+        details = {"reason": reason, "last_day": last_day.isoformat()}
+        records: list[AuditRecord] = []
+        for label in sorted({label for _offer, label, _benefit in ending}):
+            self._lock(session, policy_id, label, now)
+            for offer_id, _label, benefit_id in (entry for entry in ending if entry[1] == label):
+                session.execute(
+                    update(Offer).where(Offer.id == offer_id).values(status="ended", closed_at=now)
+                )
+                records.append(AuditRecord(actor, "offers.ended", offer_id, "ended", details, now))
+                if benefit_id is not None:
+                    session.execute(
+                        update(Benefit)
+                        .where(Benefit.id == benefit_id, Benefit.status == "to_pay")
+                        .values(status="stopped")
+                    )
+                    records.append(
+                        AuditRecord(actor, "benefits.stopped", benefit_id, "stopped", details, now)
+                    )
+            records += self._promote(session, policy, label, now, limit=PROMOTE_BATCH).values()
+        return records
 
     def decline(self, principal: Principal, offer_id: str) -> Offer:
         """The subject declines (an offer made, or one still waiting); the budget it held goes to the
@@ -855,6 +1046,9 @@ class OfferService:
                 ),
             )
             if result.rowcount != 1:
+                session.refresh(benefit)
+                if benefit.status == "stopped":
+                    raise OfferConflict(f"记录 {benefit_id} 已停发（不再享受），不能登记支付")
                 raise OfferConflict(f"记录 {benefit_id} 已支付，不能重复登记")
             session.refresh(benefit)
             policy = self.catalog.policies.get(benefit.policy_id)
@@ -930,6 +1124,7 @@ class OfferService:
             count("declined"),
             count("expired"),
             count("withdrawn"),
+            count("ended"),
             amount("confirmed"),
             amount(*OPEN),
             func.coalesce(func.sum(case((Offer.made_at.is_not(None), Offer.amount_fen), else_=0)), 0),
@@ -975,10 +1170,11 @@ class OfferService:
                 declined,
                 expired,
                 withdrawn,
+                ended,
                 confirmed_fen,
                 held_fen,
                 offered_fen,
-            ) = by_period.get(key, (0,) * 10)
+            ) = by_period.get(key, (0,) * 11)
             paid_count, paid_fen = paid_by.get(key, (0, 0))
             latest = screened.get(key)
             policy = self.catalog.policies.get(row.policy_id)
@@ -997,6 +1193,7 @@ class OfferService:
                     declined=int(declined),
                     expired=int(expired),
                     withdrawn=int(withdrawn),
+                    ended=int(ended),
                     paid=int(paid_count),
                     eligible_amount=Decimal(latest.eligible_amount_fen if latest else 0) / 100,
                     offered_amount=Decimal(int(offered_fen)) / 100,
@@ -1009,6 +1206,10 @@ class OfferService:
                 )
             )
         return result
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _amount_text(period: str, amount_fen: int | None) -> str:
@@ -1045,7 +1246,9 @@ __all__: Sequence[str] = (
     "ConfirmIn",
     "ExpiryRun",
     "MakeResult",
+    "NotEligible",
     "NoticeEntry",
+    "OfferBasis",
     "OfferConflict",
     "OfferError",
     "OfferService",

@@ -25,6 +25,7 @@ from miaopi.identity import IdentifierError as LicenceIdentifierError
 from miaopi.licence.models import IssuedLicence
 from miaopi.licence.service import LicenceConflict, LicenceService
 from miaopi.notifications import Notifications
+from miaopi.offers import ConfirmIn, NotEligible, OfferConflict, OfferService
 from miaopi.proactive.detect import STEP_LABELS, SYSTEM
 from miaopi.proactive.models import CourierRecord, ProactiveCase, ProactiveStep
 from miaopi.store import Database
@@ -51,6 +52,10 @@ class ProactiveConflict(ValueError):
     """The case is not in a state that allows the action; the message says which state it is in."""
 
 
+class PayeeRequired(ValueError):
+    """A benefit case is confirmed without the account to pay into, and none is on file."""
+
+
 class ProactiveService:
     def __init__(
         self,
@@ -63,9 +68,11 @@ class ProactiveService:
         today: Callable[[], dt.date],
         channels: Sequence[str] = ("inbox",),
         licences: LicenceService | None = None,
+        offers: OfferService | None = None,
     ) -> None:
         self.database = database
         self.licences = licences
+        self.offers = offers  # a benefit policy's case ends with its offer confirmed (免申即享)
         self.catalog = catalog
         self.approval = approval
         self.verifier = verifier
@@ -150,12 +157,20 @@ class ProactiveService:
                 self._step(session, case_id, "verify_failed", principal.actor, now, "failed")
         return self.case(principal, case_id), verification.reason, verification.passed
 
-    def confirm(self, principal: Principal, case_id: str) -> ProactiveCase:
-        """One confirmation submits the pre-filled case to the 秒批 pipeline."""
+    def confirm(self, principal: Principal, case_id: str, payee: ConfirmIn | None = None) -> ProactiveCase:
+        """One confirmation submits the pre-filled case to the 秒批 pipeline; for a benefit policy it
+        accepts the offer, paid into ``payee`` (or the account on file from the subject's last
+        confirmation of the policy)."""
         now = dt.datetime.now(dt.UTC)
         with self.database.session() as session:
             case = self._owned(session, principal, case_id)
-            retry = case.status == "confirmed" and case.case_no is None and case.benefit is None
+            if case.target_kind == "policy":
+                # Not decided yet (a crash or a refusal after the confirmation), or still waiting for budget.
+                retry = case.status == "confirmed" and case.decision in (None, "waiting")
+            else:
+                retry = case.status == "confirmed" and case.case_no is None
+            if case.target_kind == "policy" and (retry or case.status == "verified"):
+                payee = payee or self._payee_on_file(case)
             if not retry:
                 if not self._move(
                     session, case_id, ("verified",), principal, "confirmed", now, confirmed_at=now, count=True
@@ -166,8 +181,19 @@ class ProactiveService:
         if case.target_kind == "item":
             self._submit(principal, case)
         else:
-            self._policy_confirmed(principal, case)
+            assert payee is not None  # checked by _payee_on_file before the case moved
+            self._policy_confirmed(principal, case, payee)
         return self.case(principal, case_id)
+
+    def _payee_on_file(self, case: ProactiveCase) -> ConfirmIn:
+        if self.offers is None:
+            raise ProactiveConflict("本平台未开通免申即享发放，请到窗口办理")
+        found = self.offers.payee_on_file(case.target, case.subject)
+        if found is None:
+            raise PayeeRequired(
+                f"确认享受“{case.target_name}”须提供收款账户：bank（开户银行）和 account（银行账号，8–30 位数字）"
+            )
+        return found
 
     def decline(self, principal: Principal, case_id: str, reason: str | None) -> ProactiveCase:
         now = dt.datetime.now(dt.UTC)
@@ -214,12 +240,43 @@ class ProactiveService:
         if decision.status == "approved":
             self.deliver(case.id)
 
-    def _policy_confirmed(self, principal: Principal, case: ProactiveCase) -> None:
-        """A benefit policy: the confirmation is the subject's acceptance of the pre-computed offer."""
+    def _policy_confirmed(self, principal: Principal, case: ProactiveCase, payee: ConfirmIn) -> None:
+        """A benefit policy: the subject's offer for this period — the one a screening made, or one
+        made now by the same rules, budget and order — confirmed into a benefit record. While the
+        budget is used up the offer waits (decision ``waiting``): its subject is told when it is made,
+        and confirms it then (here again, or under /offers)."""
+        assert self.offers is not None  # _payee_on_file refused the confirmation otherwise
         now = dt.datetime.now(dt.UTC)
+        try:
+            offer = self.offers.offer_for(case.target, case.subject, reference=case.id)
+        except NotEligible as error:
+            with self.database.session() as session:
+                session.execute(
+                    update(ProactiveCase).where(ProactiveCase.id == case.id).values(decision="rejected")
+                )
+                self._decided(session, case.id, "rejected", now)
+            raise ProactiveConflict(str(error)) from None
+        with self.database.session() as session:
+            session.execute(  # not once decided (a concurrent confirmation may have finished it)
+                update(ProactiveCase)
+                .where(ProactiveCase.id == case.id, ProactiveCase.status == "confirmed")
+                .values(benefit=offer.id, decision="waiting" if offer.status == "waiting" else None)
+            )
+        if offer.status == "waiting":
+            return
+        benefit = self.offers.benefit_of(offer.id)
+        if benefit is None:
+            try:
+                benefit = self.offers.confirm_for(case.subject, offer.id, payee, actor=principal.actor)
+            except OfferConflict as error:
+                benefit = self.offers.benefit_of(offer.id)  # confirmed meanwhile (a second click)
+                if benefit is None:
+                    raise ProactiveConflict(f"本期“{case.target_name}”{error}") from None
         with self.database.session() as session:
             session.execute(
-                update(ProactiveCase).where(ProactiveCase.id == case.id).values(decision="approved")
+                update(ProactiveCase)
+                .where(ProactiveCase.id == case.id, ProactiveCase.status == "confirmed")
+                .values(decision="approved")
             )
             self._decided(session, case.id, "approved", now)
 
