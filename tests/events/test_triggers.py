@@ -121,7 +121,7 @@ def test_catalog_commands_cover_triggers(catalogue: Path) -> None:
     (catalogue / "triggers" / "extra.yaml").write_text(GOOD, encoding="utf-8")
     checked = runner.invoke(app, ["catalog", "check", str(catalogue)])
     assert checked.exit_code == 0, checked.output
-    assert "9 个触发器" in checked.output
+    assert "11 个触发器" in checked.output
     tested = runner.invoke(app, ["catalog", "test", str(catalogue)])
     assert tested.exit_code == 0 and "shop-renamed · 触发" in tested.output
     wrong = GOOD.replace("expect: {outcome: not_triggered}", "expect: {outcome: triggered}")

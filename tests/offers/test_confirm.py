@@ -119,6 +119,7 @@ def test_declines_promote_waiting_offers_in_order_and_nobody_overtakes(world: Wo
             "declined": 2,
             "expired": 0,
             "withdrawn": 0,
+            "ended": 0,
             "paid": 0,
             "eligible_amount": 180000.0,
             "offered_amount": 180000.0,

@@ -1,12 +1,14 @@
 """Triggers (``triggers/*.yaml``, 无感审批): event type + a condition over facts → the item or policy
-to prepare, with the item's form filled in from facts.
+to prepare, with the item's form filled in from facts; or (``stops``, e.g. 身后一件事 on a death) the
+policy whose offers and unpaid benefits end after a day computed from the facts and the event.
 
 ```yaml
 id: construction-qualification-change
 name: 企业名称或法定代表人变更后，主动办理建筑业企业资质证书变更
 events: [enterprise.name_changed, enterprise.legal_rep_changed]   # see miaopi.events.types
 when: enterprise.holds_construction_qualification                 # facts and event.<field>
-prepare: {item: "370200-ZJ-0001"}                                 # or {policy: <id>}
+prepare: {item: "370200-ZJ-0001"}                                 # or {policy: <id>}, or instead:
+# stops: {policy: <id>, after: event.death_date}                  # end the policy's offers after that day
 form: {confirmed: "TRUE"}                                         # every form field: an expression
 replaces_licence: 建筑业企业资质证书                               # revoked when the successor is issued
 respond_within: 30                                                # natural days, then the case expires
@@ -151,9 +153,18 @@ def load_trigger(loader: _Loader, path: Path, entry: LocatedDict, catalog: Catal
     if len(subjects) > 1:
         problems.add(path, entry.line_of("events"), "同一触发器的事件类型须为同一类主体（自然人或法人）")
         return None
-    prepare = entry.get("prepare")
+    prepare, stops = entry.get("prepare"), entry.get("stops")
     target_kind, target = None, None
-    if isinstance(prepare, dict) and len(prepare) == 1 and next(iter(prepare)) in ("item", "policy"):
+    if stops is not None:
+        if prepare is not None:
+            problems.add(path, entry.line_of("stops"), "prepare 与 stops 只能写一个")
+        elif isinstance(stops, dict) and set(stops) == {"policy", "after"}:
+            target_kind, target = "stop", str(stops["policy"])
+        else:
+            problems.add(
+                path, entry.line_of("stops"), "stops 应为 {policy: 政策编号, after: 最后享受日（日期表达式）}"
+            )
+    elif isinstance(prepare, dict) and len(prepare) == 1 and next(iter(prepare)) in ("item", "policy"):
         target_kind, target = next(iter(prepare.items()))
         target = str(target)
     else:
@@ -161,10 +172,15 @@ def load_trigger(loader: _Loader, path: Path, entry: LocatedDict, catalog: Catal
     owner: Any = None
     if target_kind == "item":
         owner = catalog.items.get(str(target))
-    elif target_kind == "policy":
+    elif target_kind in ("policy", "stop"):
         owner = catalog.policies.get(str(target))
     if target_kind is not None and owner is None:
-        problems.add(path, entry.line_of("prepare"), f"事项目录中没有{target_kind} “{target}”")
+        kind = "policy" if target_kind == "stop" else target_kind
+        problems.add(
+            path,
+            entry.line_of("stops" if target_kind == "stop" else "prepare"),
+            f"事项目录中没有{kind} “{target}”",
+        )
     subject = next(iter(subjects)) if subjects else None
     if owner is not None and subject is not None and owner.subject != subject:
         problems.add(
@@ -183,7 +199,11 @@ def load_trigger(loader: _Loader, path: Path, entry: LocatedDict, catalog: Catal
             condition = compile_expression(source, types, expect=FactType.BOOLEAN)
         except ExpressionError as error:
             problems.add(path, entry.line_of("when"), f"触发条件有误：{error.message}")
-    form = _form(loader, path, entry, owner, types)
+    form = (
+        _last_day(loader, path, entry, types)
+        if target_kind == "stop"
+        else _form(loader, path, entry, owner, types)
+    )
     replaces = entry.get("replaces_licence")
     if replaces is not None and (not isinstance(owner, Item) or owner.result_licence_type != replaces):
         problems.add(
@@ -219,6 +239,19 @@ def _positive_int(loader: _Loader, path: Path, entry: LocatedDict, key: str, def
         loader.problems.add(path, entry.line_of(key), f"{key} 应为 1–366 的整数（自然日）")
         return default
     return value
+
+
+def _last_day(
+    loader: _Loader, path: Path, entry: LocatedDict, types: Mapping[str, FactType]
+) -> tuple[tuple[str, Expression], ...] | None:
+    """A ``stops`` trigger's last day entitled (``after``), computed like a form field (as ``after``)."""
+    stops = entry["stops"]
+    line = stops.line_of("after") if isinstance(stops, LocatedDict) else entry.line_of("stops")
+    try:
+        return (("after", compile_expression(str(stops["after"]), types, expect=FactType.DATE)),)
+    except ExpressionError as error:
+        loader.problems.add(path, line, f"stops.after（最后享受日）表达式有误：{error.message}")
+        return None
 
 
 def _form(

@@ -34,6 +34,7 @@ from miaopi.store.insert_new import insert_new
 if TYPE_CHECKING:
     from miaopi.licence.service import LicenceService
     from miaopi.notifications import Notifications
+    from miaopi.offers import OfferService
 
 STEP_LABELS = {
     "detected": "系统根据事件发现办理需求",
@@ -67,6 +68,7 @@ class Candidate:
     outcome: str  # triggered | not_triggered | unknown | not_eligible
     row: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
+    stops: tuple[str, dt.date] | None = None  # a ``stops`` trigger: (subject, last day entitled)
 
     def planned(self) -> dict[str, Any]:
         """The outcome as evaluated (storing may still find a case for the occasion already)."""
@@ -93,9 +95,11 @@ class Detector:
         today: Callable[[], dt.date],
         channels: Sequence[str] = ("inbox",),
         licences: LicenceService | None = None,
+        offers: OfferService | None = None,
     ) -> None:
         self.catalog = catalog
         self.licences = licences  # licences Miaopi issued itself count as held too
+        self.offers = offers  # ``stops`` triggers end a policy's offers and unpaid benefits
         self.exchange = exchange
         self.notifications = notifications
         self.today = today
@@ -178,7 +182,11 @@ class Detector:
             inputs.update(event.facts())
             result = plan.evaluate(inputs)
             candidate = Candidate(trigger, reference, result.outcome, missing=result.missing)
-            if result.outcome == "triggered":
+            if result.outcome == "triggered" and trigger.target_kind == "stop":
+                last_day = result.form.get("after")
+                if last_day is not None:
+                    candidate.stops = (event.subject, last_day)
+            elif result.outcome == "triggered":
                 facts = {name: jsonable(value) for name, value in result.evaluation.values.items()}
                 candidate.row = self._prepare(event, trigger, reference, shared, result.form, facts, today)
                 if candidate.row is None:
@@ -320,7 +328,19 @@ class Detector:
     ) -> dict[int, list[dict[str, Any]]]:
         """For a batch of newly stored events (row id, candidates): write the cases that fired
         (unless their occasion already has one) in one statement, their first steps and
-        notifications, and every read; returns each event's outcome per trigger."""
+        notifications, and every read; returns each event's outcome per trigger. ``stops``
+        triggers end what must end first, before anything here takes the audit log's lock."""
+        if self.offers is not None:
+            for _row_id, candidates in batch:
+                for candidate in candidates:
+                    if candidate.stops is not None:
+                        audit += self.offers.stop_after(
+                            session,
+                            candidate.trigger.target,
+                            *candidate.stops,
+                            actor=SYSTEM,
+                            reason=candidate.trigger.purpose,
+                        )
         rows = [{**c.row, "event_row": row_id} for row_id, candidates in batch for c in candidates if c.row]
         inserted = {
             case_id for (case_id,) in insert_new(session, CASE_TABLE, rows, ["case_key"], [CASE_TABLE.c.id])
