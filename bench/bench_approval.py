@@ -163,7 +163,10 @@ async def load(
 WRK_SCRIPT = """
 local applicants = {%(applicants)s}
 local form = [[%(form)s]]
-local counter, thread_no = 0, 0
+-- thread_no is a global: setup() runs in the main state and thread:set() writes each thread's global
+-- (a local here would shadow it, every thread would be 0, and the threads' keys would collide)
+local counter = 0
+thread_no = 0
 setup = function(thread) thread_no = thread_no + 1; thread:set("thread_no", thread_no) end
 init = function(args) math.randomseed(os.time() * 1000 + thread_no) end
 request = function()

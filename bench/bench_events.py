@@ -182,7 +182,7 @@ def publish(stream: str, prefix: str, rate: float, bodies_file: Path, stamps_fil
                 pending.clear()
         await asyncio.gather(*pending)
         stamps_file.write_text(json.dumps(stamps), encoding="utf-8")
-        await connection.drain()
+        await connection.close()  # every publish is acknowledged: nothing left to drain
 
     asyncio.run(run())
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from concurrent.futures import Future
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from miaopi.approval.models import Application, CaseStep
@@ -93,3 +95,56 @@ def test_append_many_continues_one_chain(database: Database) -> None:
     with database.session() as session:
         verdict = audit.verify(session)
         assert verdict.ok and verdict.checked == 6
+
+
+def test_repeated_keys_fail_alone_and_the_rest_is_stored_in_one_batch(database: Database) -> None:
+    first = CaseWriter(database, AuditLog())
+    first.store(rows("OLD", "k-old"))  # stored before: its key comes again below
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+    commits: list[int] = []
+    original = database.write_session
+
+    def counted():  # type: ignore[no-untyped-def]
+        commits.append(1)
+        return original()
+
+    database.write_session = counted  # type: ignore[method-assign]
+    futures = [writer.submit(rows(f"N{index}", f"k{index}")) for index in range(6)]
+    again = writer.submit(rows("AGAIN", "k-old"))  # a retry of a case stored earlier
+    twice = writer.submit(rows("TWICE", "k3"))  # the same key twice in one batch
+    writer.start()
+    for future in futures:
+        assert future.result(timeout=30) is None
+    for repeated in (again, twice):
+        with pytest.raises(IntegrityError):
+            repeated.result(timeout=30)
+    # the failed batch, then the rest once more as one batch: not one transaction per case
+    assert len(commits) == 2
+    with database.session() as session:
+        stored = set(session.scalars(select(Application.case_no)))
+        assert stored == {"OLD", *(f"N{index}" for index in range(6))}
+        assert AuditLog().verify(session).ok
+
+
+def test_sqlite_writers_queue_on_a_file_lock_not_on_polling(database: Database) -> None:
+    """While one process writes a batch, another process's writer waits on the file lock (woken at
+    release) instead of sleeping in SQLite's busy handler."""
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "try:\n"
+        "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(3)\n"
+    )
+    with database.write_session() as session:
+        session.execute(insert(Application), [rows("LOCKED", "k-lock").application])
+        if database.dialect != "sqlite":
+            return  # PostgreSQL queues writers on its own row locks
+        lock = f"{database.engine.url.database}-writer.lock"
+        held = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+        assert held.returncode == 3  # another process cannot write now
+    free = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+    assert free.returncode == 0
+    with database.session() as session:
+        assert session.get(Application, "LOCKED") is not None

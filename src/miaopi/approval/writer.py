@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,13 +145,22 @@ class CaseWriter:
 
     def _write(self, batch: list[_Job]) -> None:
         try:
-            with self.database.session() as session:
+            with self.database.write_session() as session:
                 insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)
-            else:
-                for job in batch:
+                return
+            # Almost always a repeated idempotency key (a client retrying): those cases fail alone and
+            # the rest is written again as one batch — not case by case, a commit each.
+            repeated = self._repeated_keys(batch)
+            for job in repeated:
+                job.done.set_exception(error)
+            rest = [job for job in batch if job not in repeated]
+            if repeated and rest:
+                self._write(rest)
+            else:  # some other constraint: find the case that breaks it
+                for job in rest:
                     self._write([job])
             return
         except BaseException as error:  # the database is down, the disk is full …: every waiter learns it
@@ -160,3 +169,22 @@ class CaseWriter:
             return
         for job in batch:
             job.done.set_result(None)
+
+    def _repeated_keys(self, batch: list[_Job]) -> list[_Job]:
+        """The jobs whose (applicant, idempotency key) is already stored or came earlier in the batch."""
+        keys = [(job.rows.application["applicant"], job.rows.application["idempotency_key"]) for job in batch]
+        table = cast(Table, Application.__table__)
+        with self.database.session() as session:
+            stored: set[tuple[str, str]] = set(
+                session.execute(
+                    select(table.c.applicant, table.c.idempotency_key).where(
+                        tuple_(table.c.applicant, table.c.idempotency_key).in_(set(keys))
+                    )
+                ).all()
+            )
+        repeated: list[_Job] = []
+        for job, key in zip(batch, keys, strict=True):
+            if key in stored:
+                repeated.append(job)
+            stored.add(key)
+        return repeated
