@@ -1,5 +1,6 @@
 """Electronic licences (电子证照): GB/T 36904 identifiers, W3C Verifiable Credentials 2.0 signed with
-Data Integrity ``eddsa-jcs-2022``, W3C Bitstring Status Lists, verification verdicts and QR codes.
+Data Integrity ``eddsa-jcs-2022`` (or, optionally, Miaopi's own SM2 suite ``sm2-jcs-2026``:
+:mod:`miaopi.licence.sm2`), W3C Bitstring Status Lists, verification verdicts and QR codes.
 
 A pure library: no database and no HTTP. Issuing on approval, storage, endpoints and wallets are
 integrated elsewhere.
@@ -25,6 +26,8 @@ from miaopi.licence.identifier import (
 from miaopi.licence.jcs import CanonicalisationError, canonicalize
 from miaopi.licence.qr import qr_png, qr_svg, verification_url
 from miaopi.licence.signing import (
+    SM2_CRYPTOSUITE,
+    AlgorithmUnavailable,
     Ed25519Signer,
     Ed25519VerificationKey,
     KeyRing,
@@ -45,6 +48,8 @@ from miaopi.licence.status import (
 from miaopi.licence.verify import Verdict, VerdictKind, load_status_list, verify_licence
 
 __all__ = [
+    "SM2_CRYPTOSUITE",
+    "AlgorithmUnavailable",
     "CanonicalisationError",
     "Ed25519Signer",
     "Ed25519VerificationKey",

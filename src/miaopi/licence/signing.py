@@ -10,6 +10,10 @@ and a :class:`KeyRing` of issuer keys (rotation).
 
 Public keys are Multikey: ``"z"`` + base58-btc(0xed 0x01 ‖ 32-byte key), i.e. ``z6Mk…``; private keys
 ``"z"`` + base58-btc(0x80 0x26 ‖ 32-byte seed).
+
+The optional 国密 alternative, Miaopi's own (not W3C-registered) suite ``sm2-jcs-2026`` — the same
+scheme with SM3 and SM2 — is in :mod:`miaopi.licence.sm2`. A proof is checked with the algorithm its
+``cryptosuite`` names, and only against a key of that type.
 """
 
 from __future__ import annotations
@@ -23,15 +27,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from miaopi.licence.jcs import CanonicalisationError, canonicalize
 
 __all__ = [
     "CRYPTOSUITE",
+    "CRYPTOSUITES",
     "PROOF_TYPE",
+    "SM2_CRYPTOSUITE",
+    "AlgorithmUnavailable",
     "Ed25519Signer",
     "Ed25519VerificationKey",
     "KeyRing",
@@ -44,11 +51,16 @@ __all__ = [
     "base58btc_encode",
     "format_datetime",
     "hash_data",
+    "hash_data_sm3",
+    "sm3_digest",
+    "verification_key_from_multibase",
     "verify_proof",
 ]
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
+SM2_CRYPTOSUITE = "sm2-jcs-2026"  # Miaopi's own, not W3C-registered: see miaopi.licence.sm2
+CRYPTOSUITES = (CRYPTOSUITE, SM2_CRYPTOSUITE)
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
 
@@ -113,14 +125,47 @@ def _multibase_decode(value: str, header: bytes, what: str) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
+# SM3 (GB/T 32905) for sm2-jcs-2026
+
+
+class AlgorithmUnavailable(RuntimeError):
+    """An optional algorithm (SM2) whose library is not installed; the message says what to install."""
+
+
+def _sm3_gmssl(data: bytes) -> bytes:
+    try:
+        from gmssl import sm3
+    except ImportError:
+        raise AlgorithmUnavailable(
+            "当前 OpenSSL 不提供 SM3，且未安装国密算法库 gmssl：请安装 pip install 'miaopi[sm]'"
+        ) from None
+    return bytes.fromhex(sm3.sm3_hash(list(data)))
+
+
+def _sm3_openssl(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize()
+
+
+try:
+    _sm3_openssl(b"")
+    sm3_digest: Callable[[bytes], bytes] = _sm3_openssl
+except UnsupportedAlgorithm:  # pragma: no cover - an OpenSSL built without SM3
+    sm3_digest = _sm3_gmssl
+
+
+# ---------------------------------------------------------------------------------------------
 # keys
 
 
 class VerificationKey(ABC):
-    """A public key that can check signatures."""
+    """A public key that can check signatures. ``cryptosuite``: the only Data Integrity suite whose
+    proofs this key may verify (a proof naming another suite is refused, whatever its signature)."""
 
     key_id: str
     algorithm: str
+    cryptosuite: str
 
     @abstractmethod
     def verify(self, signature: bytes, data: bytes) -> bool:
@@ -145,6 +190,7 @@ class Signer(VerificationKey):
 
 class Ed25519VerificationKey(VerificationKey):
     algorithm = "Ed25519"
+    cryptosuite = CRYPTOSUITE
 
     def __init__(self, key_id: str, public_key: Ed25519PublicKey) -> None:
         self.key_id = key_id
@@ -179,6 +225,7 @@ class Ed25519VerificationKey(VerificationKey):
 
 class Ed25519Signer(Signer):
     algorithm = "Ed25519"
+    cryptosuite = CRYPTOSUITE
 
     def __init__(self, key_id: str, private_key: Ed25519PrivateKey) -> None:
         self.key_id = key_id
@@ -235,6 +282,11 @@ def hash_data(proof_options: Mapping[str, Any], unsecured_document: Mapping[str,
     )
 
 
+def hash_data_sm3(proof_options: Mapping[str, Any], unsecured_document: Mapping[str, Any]) -> bytes:
+    """SM3(JCS(proof options)) ‖ SM3(JCS(document without proof)): the 64 bytes ``sm2-jcs-2026`` signs."""
+    return sm3_digest(canonicalize(proof_options)) + sm3_digest(canonicalize(unsecured_document))
+
+
 def add_proof(
     document: Mapping[str, Any],
     signer: Signer,
@@ -242,22 +294,25 @@ def add_proof(
     verification_method: str | None = None,
     proof_purpose: str = "assertionMethod",
 ) -> dict[str, Any]:
-    """A copy of ``document`` with an ``eddsa-jcs-2022`` DataIntegrityProof added.
+    """A copy of ``document`` with a DataIntegrityProof of the signer's suite added (``eddsa-jcs-2022``
+    for Ed25519, ``sm2-jcs-2026`` for SM2).
 
     ``document`` must not carry a proof already (proof sets and chains are not supported)."""
     if "proof" in document:
         raise ValueError("文档已带有签名（proof），不能重复签名")
     unsecured = dict(document)
+    suite = signer.cryptosuite
     options: dict[str, Any] = {
         "type": PROOF_TYPE,
-        "cryptosuite": CRYPTOSUITE,
+        "cryptosuite": suite,
         "created": created if isinstance(created, str) else format_datetime(created),
         "verificationMethod": verification_method or signer.key_id,
         "proofPurpose": proof_purpose,
     }
     if "@context" in unsecured:
         options["@context"] = unsecured["@context"]
-    signature = signer.sign(hash_data(options, unsecured))
+    data = hash_data(options, unsecured) if suite == CRYPTOSUITE else hash_data_sm3(options, unsecured)
+    signature = signer.sign(data)
     options["proofValue"] = "z" + base58btc_encode(signature)
     unsecured["proof"] = options
     return unsecured
@@ -268,6 +323,8 @@ class ProofStatus(StrEnum):
     MALFORMED = "malformed"
     UNKNOWN_KEY = "unknown_key"
     INVALID_SIGNATURE = "invalid_signature"
+    KEY_MISMATCH = "key_mismatch"  # the proof's suite is not the named key's (e.g. sm2 proof, Ed25519 key)
+    UNSUPPORTED = "unsupported"  # the suite's optional library is not installed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +351,9 @@ def verify_proof(
     resolve_key: Callable[[str], VerificationKey | None],
     expected_purpose: str = "assertionMethod",
 ) -> VerificationResult:
-    """Check the document's ``eddsa-jcs-2022`` proof; ``resolve_key`` maps a verification method id
-    to its public key (``None`` when unknown)."""
+    """Check the document's ``eddsa-jcs-2022`` or ``sm2-jcs-2026`` proof; ``resolve_key`` maps a
+    verification method id to its public key (``None`` when unknown). The algorithm is the one the
+    proof's ``cryptosuite`` names, and the key must be of that type."""
     if not isinstance(document, Mapping):
         return _malformed("$", "文档不是 JSON 对象")
     proof = document.get("proof")
@@ -308,8 +366,11 @@ def verify_proof(
         return _malformed("proof.verificationMethod", "签名缺少验证方法（verificationMethod）")
     if proof.get("type") != PROOF_TYPE:
         return _malformed("proof.type", f"签名类型须为 {PROOF_TYPE}", method)
-    if proof.get("cryptosuite") != CRYPTOSUITE:
-        return _malformed("proof.cryptosuite", f"不支持的签名套件：{proof.get('cryptosuite')!r}", method)
+    suite = proof.get("cryptosuite")
+    if suite != CRYPTOSUITE and suite != SM2_CRYPTOSUITE:
+        return _malformed(
+            "proof.cryptosuite", f"不支持的签名套件：{suite!r}（支持 {'、'.join(CRYPTOSUITES)}）", method
+        )
     if proof.get("proofPurpose") != expected_purpose:
         return _malformed("proof.proofPurpose", f"签名用途须为 {expected_purpose}", method)
     created = proof.get("created")
@@ -336,11 +397,21 @@ def verify_proof(
     key = resolve_key(method)
     if key is None:
         return VerificationResult(ProofStatus.UNKNOWN_KEY, f"未知的签发密钥：{method}", method)
+    if key.cryptosuite != suite:
+        return VerificationResult(
+            ProofStatus.KEY_MISMATCH,
+            f"签名套件 {suite} 与签发密钥的类型不符：{method} 是 {key.algorithm} 密钥，只能核验 {key.cryptosuite} 签名",
+            method,
+            "proof.cryptosuite",
+        )
     try:
-        data = hash_data(options, unsecured)
+        data = hash_data(options, unsecured) if suite == CRYPTOSUITE else hash_data_sm3(options, unsecured)
+        valid = key.verify(signature, data)
     except CanonicalisationError as error:
         return _malformed("$", f"文档无法规范化：{error}", method)
-    if not key.verify(signature, data):
+    except AlgorithmUnavailable as error:
+        return VerificationResult(ProofStatus.UNSUPPORTED, str(error), method, "proof.cryptosuite")
+    if not valid:
         return VerificationResult(
             ProofStatus.INVALID_SIGNATURE, "签名与内容不符：文档已被篡改或并非此密钥签发", method
         )
@@ -405,7 +476,7 @@ class KeyRing:
         }
 
     def trust_controller_document(self, document: Mapping[str, Any]) -> list[str]:
-        """Add the Ed25519 Multikey keys of a controller document obtained over a trusted channel;
+        """Add the Multikey keys (Ed25519 or SM2) of a controller document obtained over a trusted channel;
         only keys whose id and controller belong to the document's ``id`` are taken. Returns their ids."""
         controller = document.get("id")
         if not isinstance(controller, str) or not controller:
@@ -424,9 +495,23 @@ class KeyRing:
                 or method.get("controller") != controller
             ):
                 raise ValueError(f"验证方法 {key_id!r} 不属于控制者 {controller}")
-            self.publish(Ed25519VerificationKey.from_multibase(key_id, method.get("publicKeyMultibase", "")))
+            self.publish(verification_key_from_multibase(key_id, method.get("publicKeyMultibase", "")))
             added.append(key_id)
         return added
 
     def verify(self, document: Mapping[str, Any]) -> VerificationResult:
         return verify_proof(document, self.resolve)
+
+
+def verification_key_from_multibase(key_id: str, public_key_multibase: str) -> VerificationKey:
+    """An Ed25519 (``0xed 0x01``) or SM2 (``sm2-pub``, ``0x86 0x24``) Multikey public key."""
+    if not isinstance(public_key_multibase, str) or not public_key_multibase.startswith("z"):
+        raise ValueError("公钥须为 multibase base58-btc 编码（以“z”开头）")
+    raw = base58btc_decode(public_key_multibase[1:])
+    if raw.startswith(ED25519_PUB_HEADER):
+        return Ed25519VerificationKey.from_multibase(key_id, public_key_multibase)
+    from miaopi.licence.sm2 import SM2_PUB_HEADER, SM2VerificationKey
+
+    if raw.startswith(SM2_PUB_HEADER):
+        return SM2VerificationKey.from_multibase(key_id, public_key_multibase)
+    raise ValueError(f"不支持的公钥类型（multicodec 头 0x{raw[:2].hex()}）：只支持 Ed25519 与 SM2")

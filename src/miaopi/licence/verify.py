@@ -1,7 +1,9 @@
 """Verifying a presented licence credential: one verdict with a plain Chinese reason.
 
 Order of checks (the first failing one decides): structure (``malformed``, naming the field) →
-issuer key (``unknown_issuer``) → signature and key ownership (``forged``) → status lists
+issuer key (``unknown_issuer``) → signature, its suite matching the key's type (an ``sm2-jcs-2026``
+proof naming an Ed25519 key, or the reverse) and key ownership (``forged``; ``status_unavailable`` when
+this installation lacks the optional SM2 library) → status lists
 (``status_unavailable`` when a referenced list is not at hand, then ``revoked``, ``suspended``) →
 validity period (``expired``, ``not_yet_valid``) → ``valid``. Fails closed: anything that cannot be
 confirmed is not ``valid``.
@@ -190,6 +192,12 @@ def verify_licence(
             "proof.verificationMethod",
             identifier,
             method,
+        )
+    if proof.status is ProofStatus.KEY_MISMATCH:
+        return Verdict(VerdictKind.FORGED, proof.reason, proof.field, identifier, method)
+    if proof.status is ProofStatus.UNSUPPORTED:
+        return Verdict(
+            VerdictKind.STATUS_UNAVAILABLE, f"暂不能核验：{proof.reason}", proof.field, identifier, method
         )
     if proof.status is ProofStatus.INVALID_SIGNATURE:
         return Verdict(
