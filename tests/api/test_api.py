@@ -46,6 +46,11 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
     deployment.close()
 
 
+def test_liveness(client: httpx.Client) -> None:
+    response = client.get("/api/v1/health/live")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
 def test_health(client: httpx.Client) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200

@@ -26,6 +26,17 @@ class Health(BaseModel):
     problems: list[str]
 
 
+class Liveness(BaseModel):
+    status: str
+
+
+@router.get("/health/live", response_model=Liveness, summary="进程存活检查（不访问数据库）")
+async def live() -> Liveness:
+    """Liveness for orchestrators (e.g. a Kubernetes liveness probe): answers while the process can
+    serve requests, without touching the database — readiness and problems are ``/health``."""
+    return Liveness(status="ok")
+
+
 @router.get("/health", response_model=Health, summary="服务健康状况")
 def health(current: Annotated[Deployment, Depends(deployment)]) -> Health:
     try:

@@ -154,14 +154,15 @@ class CaseWriter:
             # Almost always a repeated idempotency key (a client retrying): those cases fail alone and
             # the rest is written again as one batch — not case by case, a commit each.
             repeated = self._repeated_keys(batch)
-            for job in repeated:
-                job.done.set_exception(error)
             rest = [job for job in batch if job not in repeated]
             if repeated and rest:
                 self._write(rest)
             else:  # some other constraint: find the case that breaks it
                 for job in rest:
                     self._write([job])
+            # Only now: a repeat is answered with the case stored under its key, which may be in ``rest``.
+            for job in repeated:
+                job.done.set_exception(error)
             return
         except BaseException as error:  # the database is down, the disk is full …: every waiter learns it
             for job in batch:
