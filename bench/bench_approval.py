@@ -327,7 +327,12 @@ def over_http(
             print(f"  ratio to the ceiling: {rate / max(ceiling, 1):.2f}")
             return
         ceiling, ceiling_latencies, _ = asyncio.run(
-            load(port, http_requests(people, tokens, form, 400_000, "/api/v1/health/live"), seconds, connections)
+            load(
+                port,
+                http_requests(people, tokens, form, 400_000, "/api/v1/health/live"),
+                seconds,
+                connections,
+            )
         )
         rate, latencies, statuses = asyncio.run(
             load(
