@@ -171,9 +171,19 @@ class VerificationKey(ABC):
     def verify(self, signature: bytes, data: bytes) -> bool:
         """True when ``signature`` is valid for ``data``."""
 
+    @property
     @abstractmethod
+    def public_key_multibase(self) -> str:
+        """The public key as a Multikey ``publicKeyMultibase`` value."""
+
     def verification_method(self) -> dict[str, str]:
         """The key as a verification method (Multikey) for the issuer's controller document."""
+        return {
+            "id": self.key_id,
+            "type": "Multikey",
+            "controller": self.key_id.split("#", 1)[0],
+            "publicKeyMultibase": self.public_key_multibase,
+        }
 
 
 class Signer(VerificationKey):
@@ -186,6 +196,13 @@ class Signer(VerificationKey):
     @abstractmethod
     def public_key(self) -> VerificationKey:
         """The matching verify-only key, for publication."""
+
+    @property
+    def public_key_multibase(self) -> str:
+        return self.public_key().public_key_multibase
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        return self.public_key().verify(signature, data)
 
 
 class Ed25519VerificationKey(VerificationKey):
@@ -212,15 +229,6 @@ class Ed25519VerificationKey(VerificationKey):
         except InvalidSignature:
             return False
         return True
-
-    def verification_method(self) -> dict[str, str]:
-        """The Multikey verification method, for the issuer's controller document."""
-        return {
-            "id": self.key_id,
-            "type": "Multikey",
-            "controller": self.key_id.split("#", 1)[0],
-            "publicKeyMultibase": self.public_key_multibase,
-        }
 
 
 class Ed25519Signer(Signer):
@@ -250,12 +258,6 @@ class Ed25519Signer(Signer):
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)
-
-    def verify(self, signature: bytes, data: bytes) -> bool:
-        return self._public.verify(signature, data)
-
-    def verification_method(self) -> dict[str, str]:
-        return self._public.verification_method()
 
     def public_key(self) -> Ed25519VerificationKey:
         return self._public

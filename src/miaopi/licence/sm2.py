@@ -172,14 +172,6 @@ class SM2VerificationKey(VerificationKey):
         except (TypeError, ValueError):  # a sum at infinity: gmssl returns None for the point
             return False
 
-    def verification_method(self) -> dict[str, str]:
-        return {
-            "id": self.key_id,
-            "type": "Multikey",
-            "controller": self.key_id.split("#", 1)[0],
-            "publicKeyMultibase": self.public_key_multibase,
-        }
-
 
 class SM2Signer(Signer):
     algorithm = "SM2"
@@ -247,12 +239,6 @@ class SM2Signer(Signer):
                 return bytes.fromhex(signature)
             if nonce is not None:
                 raise ValueError("该随机数 k 不能产生有效签名")
-
-    def verify(self, signature: bytes, data: bytes) -> bool:
-        return self._public.verify(signature, data)
-
-    def verification_method(self) -> dict[str, str]:
-        return self._public.verification_method()
 
     def public_key(self) -> SM2VerificationKey:
         return self._public
