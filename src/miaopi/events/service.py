@@ -2,8 +2,8 @@
 
 ``EventIntake.ingest`` evaluates the triggers of each event (reads only), then in one transaction
 inserts the events that are new (``(source, event_id)`` is unique: a repeated delivery is ignored),
-the proactive cases they open (unique per occasion), their notifications, the access log and the
-audit entries. Only after that transaction commits may a consumer acknowledge the messages — so a
+the proactive cases they open (unique per occasion) or end (a death), their notifications, the
+access log and the audit entries. Only after that transaction commits may a consumer acknowledge the messages — so a
 crash anywhere before the commit loses nothing (the message is redelivered) and a crash after it
 duplicates nothing (the redelivery is recognised).
 """
@@ -102,7 +102,7 @@ class EventIntake:
             write_records(session, self.detector.exchange.access_log.take_many(repeated))
             audit: list[AuditRecord] = []
             by_row = self.detector.store(
-                session, [(row, evaluated[key]) for key, row in inserted.items()], audit
+                session, [(row, first[key], evaluated[key]) for key, row in inserted.items()], audit
             )
             outcomes: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for key, row_id in inserted.items():

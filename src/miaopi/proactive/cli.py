@@ -29,7 +29,7 @@ def sweep(as_of: AsOf = None, data_dir: DataDir = None) -> None:
 
 @proactive_app.command("stats")
 def stats(data_dir: DataDir = None) -> None:
-    """各触发器：发现、推送、确认、办结、交互次数中位数、免交材料和免填表单字段。"""
+    """各触发器：发现、推送、确认、办结、放弃、逾期、终止（当事人死亡）、交互次数中位数、免交材料和免填表单字段。"""
     deployment = open_for_command(data_dir)
     try:
         with deployment.database.session() as session:
@@ -37,7 +37,7 @@ def stats(data_dir: DataDir = None) -> None:
     finally:
         deployment.close()
     table = Table(
-        "触发器", "发现", "推送", "确认", "办结", "放弃", "逾期", "交互中位数", "免交材料", "免填字段"
+        "触发器", "发现", "推送", "确认", "办结", "放弃", "逾期", "终止", "交互中位数", "免交材料", "免填字段"
     )
     for f in figures:
         table.add_row(
@@ -48,6 +48,7 @@ def stats(data_dir: DataDir = None) -> None:
             str(f.completed),
             str(f.declined),
             str(f.expired),
+            str(f.ended),
             "—" if f.median_interactions is None else f"{f.median_interactions:g}",
             str(f.materials_not_needed),
             str(f.form_fields_not_needed),

@@ -5,6 +5,9 @@ trigger's expressions, the materials from shared resources and licences already 
 Evaluation reads but never writes (``evaluate``); ``store`` writes the cases, their first steps,
 the notifications and the audit entries in the caller's transaction. A case's key (trigger,
 subject, occasion) is unique, so a second event about the same occasion never opens a second case.
+
+One platform rule needs no trigger file: a stored death (``person.died``) ends the deceased's
+proactive cases not yet decided, in the same transaction (``_end_on_death``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 
 from miaopi.approval.materials import check_materials
 from miaopi.approval.pipeline import jsonable
@@ -26,7 +29,7 @@ from miaopi.catalog.model import Trigger
 from miaopi.catalog.triggers import TriggerPlan, trigger_reads
 from miaopi.events.intake import ValidEvent
 from miaopi.licence.models import IssuedLicence
-from miaopi.proactive.models import ProactiveCase, ProactiveStep
+from miaopi.proactive.models import UNFINISHED, ProactiveCase, ProactiveStep
 from miaopi.sharing import SharingExchange, SubjectFacts
 from miaopi.sharing.access_log import write_records
 from miaopi.store.insert_new import insert_new
@@ -48,9 +51,11 @@ STEP_LABELS = {
     "delivered": "已送达",
     "declined": "办理对象放弃办理",
     "expired": "逾期未确认",
+    "ended": "当事人已死亡，办件终止",
     "courier": "证书快递",
 }
 SYSTEM = "system:proactive"
+DIED = "person.died"
 CASE_TABLE = cast(Table, ProactiveCase.__table__)
 STEP_TABLE = cast(Table, ProactiveStep.__table__)
 
@@ -323,15 +328,16 @@ class Detector:
     def store(
         self,
         session: Any,
-        batch: Sequence[tuple[int, Sequence[Candidate]]],
+        batch: Sequence[tuple[int, ValidEvent, Sequence[Candidate]]],
         audit: list[AuditRecord],
     ) -> dict[int, list[dict[str, Any]]]:
-        """For a batch of newly stored events (row id, candidates): write the cases that fired
+        """For a batch of newly stored events (row id, event, candidates): write the cases that fired
         (unless their occasion already has one) in one statement, their first steps and
         notifications, and every read; returns each event's outcome per trigger. ``stops``
-        triggers end what must end first, before anything here takes the audit log's lock."""
+        triggers and deaths end what must end first, before anything here takes the audit log's
+        lock."""
         if self.offers is not None:
-            for _row_id, candidates in batch:
+            for _row_id, _event, candidates in batch:
                 for candidate in candidates:
                     if candidate.stops is not None:
                         audit += self.offers.stop_after(
@@ -341,13 +347,21 @@ class Detector:
                             actor=SYSTEM,
                             reason=candidate.trigger.purpose,
                         )
-        rows = [{**c.row, "event_row": row_id} for row_id, candidates in batch for c in candidates if c.row]
+        self._end_on_death(
+            session, [(row_id, event) for row_id, event, _c in batch if event.type.code == DIED], audit
+        )
+        rows = [
+            {**c.row, "event_row": row_id}
+            for row_id, _event, candidates in batch
+            for c in candidates
+            if c.row
+        ]
         inserted = {
             case_id for (case_id,) in insert_new(session, CASE_TABLE, rows, ["case_key"], [CASE_TABLE.c.id])
         }
         outcomes: dict[int, list[dict[str, Any]]] = {}
         opened: list[Candidate] = []
-        for row_id, candidates in batch:
+        for row_id, _event, candidates in batch:
             outcome = outcomes[row_id] = []
             for candidate in candidates:
                 entry = candidate.planned()
@@ -358,9 +372,71 @@ class Detector:
                     opened.append(candidate)
                 outcome.append(entry)
         self._opened(session, opened, audit)
-        references = {c.reference for _row_id, candidates in batch for c in candidates}
+        references = {c.reference for _row_id, _event, candidates in batch for c in candidates}
         write_records(session, self.exchange.access_log.take_many(references))
         return outcomes
+
+    def _end_on_death(
+        self, session: Any, deaths: Sequence[tuple[int, ValidEvent]], audit: list[AuditRecord]
+    ) -> None:
+        """A platform rule on every death registration, whatever the triggers: the deceased's
+        proactive cases not yet decided end (``ended``) — no more reminders, no decision pushed, nothing
+        delivered to them; the figures count them apart from declined ones. Each gets a step naming
+        the event and an audit entry. Only a newly stored event gets here, and a case moves only from
+        an unfinished state, so a redelivery, or the other department's report of the same death, ends
+        nothing twice. A death dated after today is a data error: nothing ends (as the stops trigger).
+
+        A case the subject confirmed into 秒批 that waits for a reviewer ends here too, but its
+        application is not withdrawn — an application is the applicant's act, and what follows a
+        death (终止审查 or a decision) is the reviewer's call: an audit entry on the application
+        (``proactive.applicant_died``) says the applicant died and which event said so."""
+        today = self.today()
+        now = dt.datetime.now(dt.UTC)
+        for row_id, event in deaths:
+            died = event.payload.get("death_date")
+            if not isinstance(died, dt.date) or died > today:
+                continue
+            ended = sorted(
+                (case_id, case_no)
+                for case_id, case_no in session.execute(
+                    update(CASE_TABLE)
+                    .where(CASE_TABLE.c.subject == event.subject, CASE_TABLE.c.status.in_(UNFINISHED))
+                    .values(status="ended", closed_at=now)
+                    .returning(CASE_TABLE.c.id, CASE_TABLE.c.case_no)
+                )
+            )
+            if not ended:
+                continue
+            reference = f"{event.source}:{event.event_id}"
+            details = {"reason": DIED, "event": reference, "death_date": died.isoformat()}
+            # The step names the event that ended the case (its stored row when the sender's id is long).
+            actor = f"event:{reference}" if len(reference) <= 74 else f"event:#{row_id}"
+            session.execute(
+                insert(STEP_TABLE),
+                [
+                    {
+                        "case_id": case_id,
+                        "step": "ended",
+                        "label": STEP_LABELS["ended"],
+                        "at": now,
+                        "actor": actor,
+                    }
+                    for case_id, _case_no in ended
+                ],
+            )
+            for case_id, case_no in ended:
+                audit.append(AuditRecord(SYSTEM, "proactive.ended", case_id, "ended", details, now))
+                if case_no is not None:
+                    audit.append(
+                        AuditRecord(
+                            SYSTEM,
+                            "proactive.applicant_died",
+                            case_no,
+                            "left_to_review",
+                            {**details, "proactive_case": case_id},
+                            now,
+                        )
+                    )
 
     def _opened(self, session: Any, opened: Sequence[Candidate], audit: list[AuditRecord]) -> None:
         if not opened:

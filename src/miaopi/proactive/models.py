@@ -11,11 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from miaopi.store.base import Base
 
+OPEN = ("notified", "viewed", "verified")  # waiting for the subject: reminded, declined or expired
+UNFINISHED = ("detected", *OPEN, "confirmed")  # not yet decided: what the subject's death ends
+
 
 class ProactiveCase(Base):
     """A case prepared from an event and shared data, waiting for (or done with) the subject.
 
-    detected → notified → viewed → verified → confirmed → decided → delivered; or declined, expired.
+    detected → notified → viewed → verified → confirmed → decided → delivered; or declined, expired,
+    or ended (the subject died before a decision: ``Detector`` on ``person.died``).
     ``case_key`` (trigger, subject, occasion) is unique: a second event about the same occasion never
     opens a second case.
     """

@@ -27,10 +27,9 @@ from miaopi.licence.service import LicenceConflict, LicenceService
 from miaopi.notifications import Notifications
 from miaopi.offers import ConfirmIn, NotEligible, OfferConflict, OfferService
 from miaopi.proactive.detect import STEP_LABELS, SYSTEM
-from miaopi.proactive.models import CourierRecord, ProactiveCase, ProactiveStep
+from miaopi.proactive.models import OPEN, CourierRecord, ProactiveCase, ProactiveStep
 from miaopi.store import Database
 
-OPEN = ("notified", "viewed", "verified")
 STATUS_LABELS = {
     "detected": "已发现",
     "notified": "待查看",
@@ -41,6 +40,7 @@ STATUS_LABELS = {
     "delivered": "已办结送达",
     "declined": "已放弃",
     "expired": "已逾期",
+    "ended": "已终止（当事人已死亡）",
 }
 
 

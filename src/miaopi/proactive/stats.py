@@ -1,6 +1,7 @@
 """Figures per trigger (Qingdao-style): detected, pushed, confirmed, completed, declined, expired,
-the median number of interactions a completed case needed, and the materials and form fields the
-subjects no longer had to provide — counted in the database."""
+ended (the subject died before a decision: neither their refusal nor their delay), the median number
+of interactions a completed case needed, and the materials and form fields the subjects no longer had
+to provide — counted in the database."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class TriggerFigures:
     completed: int
     declined: int
     expired: int
+    ended: int
     median_interactions: float | None
     materials_not_needed: int  # summed over completed cases
     form_fields_not_needed: int  # summed over completed cases
@@ -51,6 +53,7 @@ def trigger_figures(session: Session, catalog: Catalog) -> list[TriggerFigures]:
             _count(done),
             _count(ProactiveCase.status == "declined"),
             _count(ProactiveCase.status == "expired"),
+            _count(ProactiveCase.status == "ended"),
             func.coalesce(func.sum(case((done, ProactiveCase.materials_waived), else_=0)), 0),
             func.coalesce(func.sum(case((done, ProactiveCase.form_fields), else_=0)), 0),
             func.max(ProactiveCase.materials_waived),
@@ -70,6 +73,7 @@ def trigger_figures(session: Session, catalog: Catalog) -> list[TriggerFigures]:
         completed,
         declined,
         expired,
+        ended,
         *rest,
     ) in rows:
         materials, fields, materials_each, fields_each = rest
@@ -86,6 +90,7 @@ def trigger_figures(session: Session, catalog: Catalog) -> list[TriggerFigures]:
                 completed=int(completed),
                 declined=int(declined),
                 expired=int(expired),
+                ended=int(ended),
                 median_interactions=_median_interactions(session, trigger_id, int(completed)),
                 materials_not_needed=int(materials),
                 form_fields_not_needed=int(fields),
