@@ -3,9 +3,9 @@
 ``EventIntake.ingest`` evaluates the triggers of each event (reads only), then in one transaction
 inserts the events that are new (``(source, event_id)`` is unique: a repeated delivery is ignored),
 the proactive cases they open (unique per occasion) or end (a death), their notifications, the
-access log and the audit entries. Only after that transaction commits may a consumer acknowledge the messages — so a
-crash anywhere before the commit loses nothing (the message is redelivered) and a crash after it
-duplicates nothing (the redelivery is recognised).
+access log and the audit entries. Only after that transaction commits may a consumer acknowledge
+the messages — so a crash anywhere before the commit loses nothing (the message is redelivered) and
+a crash after it duplicates nothing (the redelivery is recognised).
 """
 
 from __future__ import annotations
