@@ -29,7 +29,12 @@ class ProactiveCaseOut(BaseModel):
     target_kind: str
     target: str
     target_name: str
-    status: str
+    status: str = Field(
+        description=(
+            "notified → viewed → verified → confirmed → decided → delivered；或 declined（放弃）、"
+            "expired（逾期）、ended（当事人已死亡，办件终止）"
+        )
+    )
     status_label: str
     subject: str  # masked
     contact: str | None  # masked: who is verified and confirms
