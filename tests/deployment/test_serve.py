@@ -196,3 +196,26 @@ def test_screen_command_on_the_demo_city(served: tuple[str, Path, str]) -> None:
     assert refused.returncode == 2 and "没有政策 nope" in refused.stderr
     bad_date = run("screen", "--as-of", "2026-13-01", env=env)
     assert bad_date.returncode == 2 and "--as-of" in bad_date.stderr
+
+
+def test_a_warmed_deployment_keeps_its_indexes_out_of_garbage_collection(
+    served: tuple[str, Path, str],
+) -> None:
+    """What ``warm`` built lives as long as the process: frozen, the collector never walks it again."""
+    _, data_dir, _ = served
+    probe = (
+        "import gc, sys\n"
+        "from miaopi.config import load_settings\n"
+        "from miaopi.deployment import Deployment\n"
+        "deployment = Deployment.open(load_settings(sys.argv[1]))\n"
+        "before = gc.get_freeze_count()\n"
+        "deployment.warm()\n"
+        "print(before, gc.get_freeze_count(), gc.get_threshold()[0])\n"
+        "deployment.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(data_dir)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    before, frozen, threshold = map(int, result.stdout.split())
+    assert before == 0 and frozen > 10_000 and threshold == 50_000

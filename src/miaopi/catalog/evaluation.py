@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from miaopi.catalog.facts import DECISION_DATE, Fact, FactKind, FactRegistry
-from miaopi.catalog.model import Item, OnFail, Rule, Version
-from miaopi.sharing import SubjectFacts
+from miaopi.catalog.model import Item, OnFail, Policy, Rule, Version
+from miaopi.sharing import SharingExchange, SubjectFacts
 
 
 class RuleOutcome(StrEnum):
@@ -151,6 +151,25 @@ class Plan:
             results.append(RuleResult(rule, outcome, {name: values.get(name) for name in names}))
         amount = self.version.amount.evaluate(values) if self.version.amount is not None else None
         return Evaluation(self.version, tuple(results), amount, values)
+
+    def evaluate_subject(
+        self,
+        exchange: SharingExchange,
+        owner: Item | Policy,
+        subject: str,
+        reference: str | None,
+        on: dt.date,
+    ) -> Evaluation:
+        """Read what this plan needs about one subject under ``owner``'s grants (the reads logged
+        under ``reference``) and evaluate it on ``on`` — for a policy or a pre-filled case: no form."""
+        shared = exchange.read_subject(
+            department=owner.department,
+            purpose=owner.purpose,
+            subject=subject,
+            requests=self.requests,
+            case_no=reference,
+        )
+        return self.evaluate(self.gather(shared, {}, on))
 
     def gather(
         self, shared: SubjectFacts | None, form: Mapping[str, Any], decision_date: dt.date

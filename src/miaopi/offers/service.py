@@ -342,14 +342,7 @@ class OfferService:
         # The policy's rules, amount and priority keys, evaluated for this subject alone.
         keys_read = [name for key in policy.priority_order for name in key.expression.facts_read]
         plan = Plan(version, self.catalog.facts, also=keys_read)
-        shared = self.exchange.read_subject(
-            department=policy.department,
-            purpose=policy.purpose,
-            subject=subject,
-            requests=plan.requests,
-            case_no=reference,
-        )
-        evaluation = plan.evaluate(plan.gather(shared, {}, as_of))
+        evaluation = plan.evaluate_subject(self.exchange, policy, subject, reference, as_of)
         if evaluation.eligibility() is not Outcome.ELIGIBLE:
             with self.database.session() as session:
                 self.exchange.access_log.flush(session, reference)

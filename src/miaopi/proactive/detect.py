@@ -291,15 +291,9 @@ class Detector:
         version = policy.version_on(today)
         if version is None:
             return None
-        plan = Plan(version, self.catalog.facts)
-        shared = self.exchange.read_subject(
-            department=policy.department,
-            purpose=policy.purpose,
-            subject=subject,
-            requests=plan.requests,
-            case_no=case_id,
+        evaluation = Plan(version, self.catalog.facts).evaluate_subject(
+            self.exchange, policy, subject, case_id, today
         )
-        evaluation = plan.evaluate(plan.gather(shared, {}, today))
         if evaluation.eligibility().value != "eligible":
             return None
         amount = float(evaluation.amount) if evaluation.amount is not None else None
