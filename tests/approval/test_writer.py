@@ -148,3 +148,24 @@ def test_sqlite_writers_queue_on_a_file_lock_not_on_polling(database: Database) 
     assert free.returncode == 0
     with database.session() as session:
         assert session.get(Application, "LOCKED") is not None
+
+
+def test_the_writer_survives_a_failure_while_sorting_out_a_failed_batch(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away just when a batch with a repeated key is being sorted out: those cases
+    get the error, and the writer thread keeps storing later cases."""
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+
+    def lost(_batch: object) -> list[object]:
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(writer, "_repeated_keys", lost)
+    first = writer.submit(rows("A1", "same"))
+    repeat = writer.submit(rows("A2", "same"))
+    writer.start()
+    for future in (first, repeat):
+        with pytest.raises(OSError):
+            future.result(timeout=30)
+    monkeypatch.undo()
+    assert writer.submit(rows("B1", "later")).result(timeout=30) is None

@@ -8,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from miaopi.audit.models import AuditLogRecord
 from miaopi.notifications.models import Message
 from miaopi.offers import ConfirmIn
+from miaopi.offers import service as offers_service
 from miaopi.offers.models import Benefit, Offer
 from tests.events.world import OLD, STRANGER, TODAY, World
 
@@ -144,3 +147,43 @@ def test_a_death_with_nothing_to_stop_is_stored_quietly(world: World) -> None:
     assert stored["cases"] == []
     with world.deployment.database.session() as session:
         assert list(session.scalars(select(Offer.id))) == []
+
+
+def test_a_benefit_paid_while_the_death_is_stored_stays_paid(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The department marks December paid in its own transaction just between the death's
+    transaction reading the benefit and stopping it: the payment stands, the offer stays confirmed,
+    and the audit log records no stop that did not happen."""
+    if world.deployment.database.dialect == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the two transactions cannot interleave there")
+    service = world.deployment.offers
+    account = ConfirmIn(bank="中国工商银行上海市分行", account="6222020200001234567")
+    december = service.offer_for(POLICY, OLD, as_of=dt.date(2026, 12, 1))
+    benefit = service.confirm_for(OLD, december.id, account, actor="test")
+    real_changed = offers_service._changed
+
+    def paid_meanwhile(session: Session, statement: Any) -> bool:
+        if statement.table.name == "offers_benefit":
+            with world.deployment.database.session() as other:  # the department's own transaction
+                other.execute(update(Benefit).where(Benefit.id == benefit.id).values(status="paid"))
+        return real_changed(session, statement)
+
+    monkeypatch.setattr(offers_service, "_changed", paid_meanwhile)
+    death = {
+        "id": "death-0009",
+        "type": "person.died",
+        "subject": OLD,
+        "occurred_on": "2026-11-21",
+        "payload": {"death_date": "2026-11-21"},
+    }
+    _event(world, death)
+    with world.deployment.database.session() as session:
+        assert session.scalar(select(Benefit.status).where(Benefit.id == benefit.id)) == "paid"
+        assert session.scalar(select(Offer.status).where(Offer.id == december.id)) == "confirmed"
+        actions = list(
+            session.scalars(
+                select(AuditLogRecord.action).where(AuditLogRecord.target.in_([december.id, benefit.id]))
+            )
+        )
+    assert "benefits.stopped" not in actions and "offers.ended" not in actions

@@ -141,7 +141,12 @@ class CaseWriter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
+            try:
+                self._write(batch)
+            except BaseException as error:  # never let the thread die: fail what is still unanswered
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_exception(error)
 
     def _write(self, batch: list[_Job]) -> None:
         try:

@@ -890,42 +890,71 @@ class OfferService:
         if policy is None:
             return []
         now = dt.datetime.now(dt.UTC)
-        rows = session.execute(
-            select(Offer.id, Offer.period, Offer.status, Benefit.id)
-            .outerjoin(Benefit, (Benefit.offer_id == Offer.id) & (Benefit.status == "to_pay"))
-            .where(Offer.policy_id == policy_id, Offer.subject == subject)
-            .order_by(Offer.period, Offer.id)
+        labels = session.scalars(
+            select(Offer.period).where(Offer.policy_id == policy_id, Offer.subject == subject).distinct()
         ).all()
-        after = {
-            label
-            for _id, label, _status, _benefit in rows
-            if parse_period(label, policy.period).first_day > last_day
-        }
-        ending = [
-            (offer_id, label, benefit_id)
-            for offer_id, label, status, benefit_id in rows
-            if status in STOPPABLE or (status == "confirmed" and benefit_id is not None and label in after)
-        ]
         details = {"reason": reason, "last_day": last_day.isoformat()}
         records: list[AuditRecord] = []
-        for label in sorted({label for _offer, label, _benefit in ending}):
+        for label in sorted(labels):
+            after = parse_period(label, policy.period).first_day > last_day
             self._lock(session, policy_id, label, now)
-            for offer_id, _label, benefit_id in (entry for entry in ending if entry[1] == label):
-                session.execute(
-                    update(Offer).where(Offer.id == offer_id).values(status="ended", closed_at=now)
+            offers = session.scalars(
+                select(Offer.id).where(
+                    Offer.policy_id == policy_id, Offer.subject == subject, Offer.period == label
                 )
+            ).all()
+            stopped = [self._stop_offer(session, offer_id, after, now) for offer_id in offers]
+            if not any(stopped):
+                continue
+            for offer_id, benefit_id in (entry for entry in stopped if entry):
                 records.append(AuditRecord(actor, "offers.ended", offer_id, "ended", details, now))
                 if benefit_id is not None:
-                    session.execute(
-                        update(Benefit)
-                        .where(Benefit.id == benefit_id, Benefit.status == "to_pay")
-                        .values(status="stopped")
-                    )
                     records.append(
                         AuditRecord(actor, "benefits.stopped", benefit_id, "stopped", details, now)
                     )
             records += self._promote(session, policy, label, now, limit=PROMOTE_BATCH).values()
         return records
+
+    def _stop_offer(
+        self, session: Session, offer_id: str, after: bool, now: dt.datetime
+    ) -> tuple[str, str | None] | None:
+        """End one offer of a subject whose entitlement stopped: an open one (waiting, made) always;
+        a confirmed one only for a period after the last day entitled, and only while its benefit is
+        still to pay (a paid one stays as it is). Every update names the state it expects, and a
+        state changed meanwhile (confirmed, declined, paid by another transaction) is read again
+        once: ``(offer id, benefit stopped or None)`` when something ended, else None."""
+        for _ in range(2):
+            offer_status = session.scalar(select(Offer.status).where(Offer.id == offer_id))
+            if offer_status in STOPPABLE:
+                if _changed(
+                    session,
+                    update(Offer)
+                    .where(Offer.id == offer_id, Offer.status == offer_status)
+                    .values(status="ended", closed_at=now),
+                ):
+                    return offer_id, None
+                continue
+            if offer_status != "confirmed" or not after:
+                return None
+            benefit_id = session.scalar(
+                select(Benefit.id).where(Benefit.offer_id == offer_id, Benefit.status == "to_pay")
+            )
+            if benefit_id is None:
+                return None  # paid (or never made): what was paid stays paid
+            if not _changed(
+                session,
+                update(Benefit)
+                .where(Benefit.id == benefit_id, Benefit.status == "to_pay")
+                .values(status="stopped"),
+            ):
+                continue
+            session.execute(
+                update(Offer)
+                .where(Offer.id == offer_id, Offer.status == "confirmed")
+                .values(status="ended", closed_at=now)
+            )
+            return offer_id, benefit_id
+        return None
 
     def decline(self, principal: Principal, offer_id: str) -> Offer:
         """The subject declines (an offer made, or one still waiting); the budget it held goes to the
@@ -1203,6 +1232,11 @@ class OfferService:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _changed(session: Session, statement: Any) -> bool:
+    """Run a conditional UPDATE; True when it changed a row (the state it expected was still there)."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
 
 
 def _amount_text(period: str, amount_fen: int | None) -> str:
