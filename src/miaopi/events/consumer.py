@@ -113,6 +113,8 @@ class EventConsumer:
             # wait for the pull subscription's pending fetch, up to its 30 s timeout.)
             try:
                 await connection.flush()
+            except Exception:  # the connection broke: what stopped the loop is the error to raise
+                log.debug("events consumer: acknowledgements not flushed at close", exc_info=True)
             finally:
                 await connection.close()
         return self.counts
