@@ -17,7 +17,7 @@ from miaopi.identity import mask_identifier
 from miaopi.offers import ConfirmIn
 from miaopi.proactive import STATUS_LABELS, CaseNotFound, ProactiveConflict, TriggerFigures, trigger_figures
 from miaopi.proactive.models import ProactiveCase
-from miaopi.proactive.service import PayeeRequired
+from miaopi.proactive.service import PAYEE, PayeeRequired
 
 router = APIRouter(prefix="/proactive", tags=["无感审批"])
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
@@ -65,7 +65,7 @@ class ProactiveCaseOut(BaseModel):
             status_label=STATUS_LABELS[case.status],
             subject=mask_identifier(case.subject),
             contact=mask_identifier(case.contact) if case.contact else None,
-            form=case.form,
+            form=_masked(case.form),
             form_fields_prefilled=case.form_fields,
             materials=case.materials,
             materials_waived=case.materials_waived,
@@ -80,6 +80,14 @@ class ProactiveCaseOut(BaseModel):
             offer=case.benefit,
             decision=case.decision,
         )
+
+
+def _masked(form: dict[str, Any]) -> dict[str, Any]:
+    """The pre-filled form; a benefit case's payee account (kept while its offer waits) masked."""
+    payee = form.get(PAYEE)
+    if not isinstance(payee, dict):
+        return form
+    return {**form, PAYEE: {**payee, "account": mask_identifier(str(payee.get("account", "")))}}
 
 
 class VerificationOut(BaseModel):

@@ -231,13 +231,22 @@ def _created(row: dict[str, Any]) -> AuditRecord:
 
 
 class NotEligible(OfferError):
-    """One subject evaluated under a policy's rules is not (or not certainly) entitled."""
+    """One subject evaluated under a policy's rules is not (or not certainly) entitled: ``unknown``
+    when no rule failed but some could not be decided (a fact missing) — never a refusal."""
+
+    def __init__(self, message: str, *, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.unknown = unknown
 
 
 Notify = Callable[[Session, Sequence[NewMessage]], list[str]]  # Notifications.enqueue_many
 
 
 class OfferService:
+    # Called in the transaction that confirms an offer (here or under /offers) with the session, the
+    # offer, its subject and the time: ProactiveService decides the policy case waiting on the offer.
+    on_confirmed: Callable[[Session, str, str, dt.datetime], None] | None = None
+
     def __init__(
         self,
         database: Database,
@@ -346,7 +355,13 @@ class OfferService:
         if evaluation.eligibility() is not Outcome.ELIGIBLE:
             with self.database.session() as session:
                 self.exchange.access_log.flush(session, reference)
-            reasons = "；".join(r.message for r in (*evaluation.failed, *evaluation.unknown))
+            if not evaluation.failed:  # nothing failed: facts missing, not a refusal
+                missing = "；".join(r.message for r in evaluation.unknown)
+                raise NotEligible(
+                    f"按“{policy.name}”的规则，{as_of} 尚不能确定是否符合享受条件（数据不全）：{missing}",
+                    unknown=True,
+                )
+            reasons = "；".join(r.message for r in evaluation.failed)
             raise NotEligible(f"按“{policy.name}”的规则，{as_of} 不符合享受条件：{reasons}")
         amount = float(evaluation.amount) if evaluation.amount is not None else None
         keys = tuple(_number(key.expression.evaluate(evaluation.values)) for key in policy.priority_order)
@@ -847,6 +862,8 @@ class OfferService:
                     AuditRecord(actor, "benefits.created", benefit.id, "to_pay", details, now),
                 ],
             )
+            if self.on_confirmed is not None:
+                self.on_confirmed(session, offer_id, stored.subject, now)
             return benefit
 
     def benefit_of(self, offer_id: str) -> Benefit | None:

@@ -53,6 +53,7 @@ STEP_LABELS = {
     "expired": "逾期未确认",
     "ended": "当事人已死亡，办件终止",
     "courier": "证书快递",
+    "unconfirmed": "未能确认享受（数据不全或暂时无法办理），办件退回待确认",
 }
 SYSTEM = "system:proactive"
 DIED = "person.died"
@@ -341,14 +342,16 @@ class Detector:
                             actor=SYSTEM,
                             reason=candidate.trigger.purpose,
                         )
-        self._end_on_death(
+        died = self._end_on_death(
             session, [(row_id, event) for row_id, event, _c in batch if event.type.code == DIED], audit
         )
+        # A case another event of this batch opens for someone whose death the batch also brings is not
+        # opened (the death ended that subject's cases above; a new one would be pushed to the deceased).
         rows = [
             {**c.row, "event_row": row_id}
             for row_id, _event, candidates in batch
             for c in candidates
-            if c.row
+            if c.row and c.row["subject"] not in died
         ]
         inserted = {
             case_id for (case_id,) in insert_new(session, CASE_TABLE, rows, ["case_key"], [CASE_TABLE.c.id])
@@ -359,7 +362,10 @@ class Detector:
             outcome = outcomes[row_id] = []
             for candidate in candidates:
                 entry = candidate.planned()
-                if candidate.row is not None and candidate.reference not in inserted:
+                if candidate.row is not None and candidate.row["subject"] in died:
+                    entry["outcome"] = "subject_died"
+                    del entry["case"]
+                elif candidate.row is not None and candidate.reference not in inserted:
                     entry["outcome"] = "duplicate_case"
                     del entry["case"]
                 elif candidate.row is not None:
@@ -372,7 +378,7 @@ class Detector:
 
     def _end_on_death(
         self, session: Any, deaths: Sequence[tuple[int, ValidEvent]], audit: list[AuditRecord]
-    ) -> None:
+    ) -> set[str]:
         """A platform rule on every death registration, whatever the triggers: the deceased's
         proactive cases not yet decided end (``ended``) — no more reminders, no decision pushed, nothing
         delivered to them; the figures count them apart from declined ones. Each gets a step naming
@@ -383,13 +389,16 @@ class Detector:
         A case the subject confirmed into 秒批 that waits for a reviewer ends here too, but its
         application is not withdrawn — an application is the applicant's act, and what follows a
         death (终止审查 or a decision) is the reviewer's call: an audit entry on the application
-        (``proactive.applicant_died``) says the applicant died and which event said so."""
+        (``proactive.applicant_died``) says the applicant died and which event said so. Returns the
+        subjects whose death was taken."""
         today = self.today()
         now = dt.datetime.now(dt.UTC)
+        deceased: set[str] = set()
         for row_id, event in deaths:
             died = event.payload.get("death_date")
             if not isinstance(died, dt.date) or died > today:
                 continue
+            deceased.add(event.subject)
             ended = sorted(
                 (case_id, case_no)
                 for case_id, case_no in session.execute(
@@ -431,6 +440,7 @@ class Detector:
                             now,
                         )
                     )
+        return deceased
 
     def _opened(self, session: Any, opened: Sequence[Candidate], audit: list[AuditRecord]) -> None:
         if not opened:

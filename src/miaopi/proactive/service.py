@@ -25,7 +25,8 @@ from miaopi.identity import IdentifierError as LicenceIdentifierError
 from miaopi.licence.models import IssuedLicence
 from miaopi.licence.service import LicenceConflict, LicenceService
 from miaopi.notifications import Notifications
-from miaopi.offers import ConfirmIn, NotEligible, OfferConflict, OfferService
+from miaopi.offers import ConfirmIn, NotEligible, OfferConflict, OfferError, OfferService
+from miaopi.offers.models import Offer
 from miaopi.proactive.detect import STEP_LABELS, SYSTEM
 from miaopi.proactive.models import OPEN, CourierRecord, ProactiveCase, ProactiveStep
 from miaopi.store import Database
@@ -56,6 +57,14 @@ class PayeeRequired(ValueError):
     """A benefit case is confirmed without the account to pay into, and none is on file."""
 
 
+# A benefit case whose offer closed without being confirmed closes the same way (the offer's status →
+# the case's); an offer withdrawn (a later screening no longer found the subject eligible, or could not
+# tell) decides the case ``withdrawn`` — not a refusal.
+OFFER_CLOSES_CASE = {"declined": "declined", "expired": "expired", "ended": "ended"}
+PAYEE = "payee"  # the account a benefit case was confirmed with while its offer waited (in ``form``)
+RESULTS = {"approved": "准予", "withdrawn": "已撤回（复核时未能确认仍符合条件，可向实施部门咨询）"}
+
+
 class ProactiveService:
     def __init__(
         self,
@@ -73,6 +82,8 @@ class ProactiveService:
         self.database = database
         self.licences = licences
         self.offers = offers  # a benefit policy's case ends with its offer confirmed (免申即享)
+        if offers is not None:  # however the offer is confirmed (here or under /offers), its case is decided
+            offers.on_confirmed = self._offer_confirmed
         self.catalog = catalog
         self.approval = approval
         self.verifier = verifier
@@ -170,7 +181,7 @@ class ProactiveService:
             else:
                 retry = case.status == "confirmed" and case.case_no is None
             if case.target_kind == "policy" and (retry or case.status == "verified"):
-                payee = payee or self._payee_on_file(case)
+                payee = self._payee(case, payee)  # refuses before the case moves
             if not retry:
                 if not self._move(
                     session, case_id, ("verified",), principal, "confirmed", now, confirmed_at=now, count=True
@@ -181,13 +192,20 @@ class ProactiveService:
         if case.target_kind == "item":
             self._submit(principal, case)
         else:
-            assert payee is not None  # checked by _payee_on_file before the case moved
+            assert payee is not None  # checked by _payee before the case moved
             self._policy_confirmed(principal, case, payee)
         return self.case(principal, case_id)
 
-    def _payee_on_file(self, case: ProactiveCase) -> ConfirmIn:
+    def _payee(self, case: ProactiveCase, given: ConfirmIn | None) -> ConfirmIn:
+        """The account to pay into: the one given now, else the one given when this case was confirmed
+        while its offer waited, else the one on file from the subject's last confirmation."""
         if self.offers is None:
             raise ProactiveConflict("本平台未开通免申即享发放，请到窗口办理")
+        if given is not None:
+            return given
+        kept = case.form.get(PAYEE)
+        if isinstance(kept, dict):
+            return ConfirmIn(**kept)
         found = self.offers.payee_on_file(case.target, case.subject)
         if found is None:
             raise PayeeRequired(
@@ -245,40 +263,112 @@ class ProactiveService:
         made now by the same rules, budget and order — confirmed into a benefit record. While the
         budget is used up the offer waits (decision ``waiting``): its subject is told when it is made,
         and confirms it then (here again, or under /offers)."""
-        assert self.offers is not None  # _payee_on_file refused the confirmation otherwise
+        assert self.offers is not None  # _payee refused the confirmation otherwise
         now = dt.datetime.now(dt.UTC)
         try:
             offer = self.offers.offer_for(case.target, case.subject, reference=case.id)
         except NotEligible as error:
+            if error.unknown:  # unknown facts are never refused automatically
+                self._unconfirm(case.id, now, "unknown")
+                raise ProactiveConflict(
+                    f"{error}。办件未被拒绝，仍待您确认：数据补全后可再次确认，或向实施部门咨询"
+                ) from None
             with self.database.session() as session:
-                session.execute(
-                    update(ProactiveCase).where(ProactiveCase.id == case.id).values(decision="rejected")
+                session.execute(  # not once ended or decided meanwhile (a death, a second click)
+                    update(ProactiveCase)
+                    .where(ProactiveCase.id == case.id, ProactiveCase.status == "confirmed")
+                    .values(decision="rejected")
                 )
                 self._decided(session, case.id, "rejected", now)
             raise ProactiveConflict(str(error)) from None
+        except OfferError as error:  # the platform's side (catalogue, version, calendar): try again later
+            self._unconfirm(case.id, now, "offer_error")
+            raise ProactiveConflict(
+                f"暂时无法确认享受“{case.target_name}”：{error}。办件仍待您确认，请稍后再试或向实施部门咨询"
+            ) from None
+        waiting = offer.status == "waiting"
         with self.database.session() as session:
             session.execute(  # not once decided (a concurrent confirmation may have finished it)
                 update(ProactiveCase)
                 .where(ProactiveCase.id == case.id, ProactiveCase.status == "confirmed")
-                .values(benefit=offer.id, decision="waiting" if offer.status == "waiting" else None)
+                .values(
+                    benefit=offer.id,
+                    decision="waiting" if waiting else None,
+                    # Kept while the offer waits: confirming again later does not ask for it again.
+                    **({"form": {**case.form, PAYEE: payee.model_dump()}} if waiting else {}),
+                )
             )
-        if offer.status == "waiting":
+        if waiting:
             return
-        benefit = self.offers.benefit_of(offer.id)
-        if benefit is None:
+        if self.offers.benefit_of(offer.id) is None:
             try:
-                benefit = self.offers.confirm_for(case.subject, offer.id, payee, actor=principal.actor)
+                # Decides the case in the same transaction (_offer_confirmed).
+                self.offers.confirm_for(case.subject, offer.id, payee, actor=principal.actor)
             except OfferConflict as error:
-                benefit = self.offers.benefit_of(offer.id)  # confirmed meanwhile (a second click)
-                if benefit is None:
-                    raise ProactiveConflict(f"本期“{case.target_name}”{error}") from None
-        with self.database.session() as session:
-            session.execute(
-                update(ProactiveCase)
-                .where(ProactiveCase.id == case.id, ProactiveCase.status == "confirmed")
-                .values(decision="approved")
+                if self.offers.benefit_of(offer.id) is None:  # not confirmed meanwhile (a second click)
+                    closed = "，办件已关闭" if self._offer_closed(case.id, offer.id, now) else ""
+                    raise ProactiveConflict(f"本期“{case.target_name}”{error}{closed}") from None
+        with self.database.session() as session:  # confirmed before: under /offers, or a second click
+            self._approve(session, case.id, now)
+
+    def _offer_confirmed(self, session: Session, offer_id: str, subject: str, now: dt.datetime) -> None:
+        """OfferService.on_confirmed: the benefit case waiting on this offer is decided (approved)."""
+        for case_id in session.scalars(
+            select(ProactiveCase.id).where(
+                ProactiveCase.subject == subject,
+                ProactiveCase.benefit == offer_id,
+                ProactiveCase.status == "confirmed",
             )
-            self._decided(session, case.id, "approved", now)
+        ):
+            self._approve(session, case_id, now)
+
+    def _approve(self, session: Session, case_id: str, now: dt.datetime) -> None:
+        session.execute(
+            update(ProactiveCase)
+            .where(ProactiveCase.id == case_id, ProactiveCase.status == "confirmed")
+            .values(decision="approved")
+        )
+        self._decided(session, case_id, "approved", now)
+
+    def _offer_closed(self, case_id: str, offer_id: str, now: dt.datetime) -> bool:
+        """The case's offer closed unconfirmed (declined, expired or past its deadline, ended,
+        withdrawn): the case closes too, instead of refusing every confirmation after."""
+        with self.database.session() as session:
+            offer = session.get(Offer, offer_id)
+            assert offer is not None
+            status = offer.status
+            if status == "made" and offer.expires_on is not None and offer.expires_on < self.today():
+                status = "expired"
+            if status == "withdrawn":
+                session.execute(
+                    update(ProactiveCase)
+                    .where(ProactiveCase.id == case_id, ProactiveCase.status == "confirmed")
+                    .values(decision="withdrawn")
+                )
+                return self._decided(session, case_id, "withdrawn", now)
+            closed = OFFER_CLOSES_CASE.get(status)
+            if closed is None or not self._transition(
+                session, case_id, ("confirmed",), closed, closed_at=now
+            ):
+                return False
+            self._step(session, case_id, closed, SYSTEM, now, f"offer_{status}")
+            return True
+
+    def _unconfirm(self, case_id: str, now: dt.datetime, outcome: str) -> None:
+        """No offer could be made now, for a reason that is not a refusal: the case goes back to
+        ``verified`` (open: reminded, expired in time) so the subject can confirm again later. A case
+        already waiting on an offer stays as it is."""
+        with self.database.session() as session:
+            if self._transition(
+                session,
+                case_id,
+                ("confirmed",),
+                "verified",
+                condition=ProactiveCase.benefit.is_(None),
+                confirmed_at=None,
+                decision=None,
+            ):
+                self._step(session, case_id, "unconfirmed", SYSTEM, now, outcome)
 
     def follow_decision(self, case_id: str) -> None:
         """A confirmed case that went to manual review follows its 秒批 case's final decision."""
@@ -311,7 +401,7 @@ class ProactiveService:
                 template="proactive.decided",
                 variables={
                     "item": case.target_name,
-                    "result": "准予" if decision == "approved" else "不予批准",
+                    "result": RESULTS.get(decision, "不予批准"),
                     "link": f"/api/v1/proactive/cases/{case_id}",
                 },
                 channels=self.channels,
