@@ -4,10 +4,7 @@ a subject sees only their own cases; figures per trigger."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from miaopi.licence.models import IssuedLicence
@@ -23,14 +20,7 @@ from tests.events.world import (
     TODAY,
     World,
     name_change,
-    serving_world,
 )
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    with serving_world(tmp_path / "data", database_url) as served:
-        yield served
 
 
 def _pushed(world: World, event_id: str = "mr-0001") -> str:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from miaopi.approval.models import Application
@@ -20,15 +17,9 @@ from miaopi.audit.models import AuditLogRecord
 from miaopi.events.scan import scan_ages
 from miaopi.notifications.models import Message
 from miaopi.proactive.models import ProactiveCase, ProactiveStep
-from tests.events.world import OLD, STRANGER, TODAY, World, serving_world
+from tests.events.world import OLD, STRANGER, TODAY, World
 
 ENDED_LABEL = "当事人已死亡，办件终止"
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    with serving_world(tmp_path / "data", database_url) as served:
-        yield served
 
 
 def _event(world: World, body: dict[str, Any], department: str, *, again: int = 0) -> dict[str, Any]:

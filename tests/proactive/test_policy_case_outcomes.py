@@ -8,8 +8,6 @@ case opened for someone whose death arrives in the same batch is not opened at a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,28 +20,8 @@ from miaopi.events.intake import EventIn, validate_event
 from miaopi.notifications.models import Message
 from miaopi.offers.models import Benefit, Offer, OfferPeriod
 from miaopi.proactive.models import ProactiveCase
-from tests.events.world import OLD, ROWS, TODAY, World, serving_world
-
-POLICY = "shanghai-elderly-allowance"
-ACCOUNT = {"bank": "中国工商银行上海市分行", "account": "6222 0202 0000 1234 567"}
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    with serving_world(tmp_path / "data", database_url) as served:
-        yield served
-
-
-def _verified_case(world: World) -> str:
-    from miaopi.events.scan import scan_ages
-
-    deployment = world.deployment
-    assert scan_ages(deployment.catalog, deployment.exchange, deployment.events, TODAY).cases == 1
-    headers = world.headers(OLD)
-    (case,) = world.http.get("/api/v1/proactive/cases", headers=headers).json()
-    world.http.get(f"/api/v1/proactive/cases/{case['id']}", headers=headers)
-    assert world.http.post(f"/api/v1/proactive/cases/{case['id']}/verify", headers=headers).json()["passed"]
-    return str(case["id"])
+from tests.events.world import OLD, ROWS, TODAY, World
+from tests.proactive.policy import ACCOUNT, POLICY, verified_case
 
 
 def _confirm(world: World, case_id: str, body: dict[str, str] | None = ACCOUNT) -> Any:
@@ -89,7 +67,7 @@ def _no_budget(world: World) -> None:
 def test_an_offer_error_leaves_the_case_to_confirm_again(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     policy = world.deployment.catalog.policies[POLICY]
     monkeypatch.delitem(world.deployment.catalog.policies, POLICY)  # removed from the catalogue
     failed = _confirm(world, case_id)
@@ -106,7 +84,7 @@ def test_an_offer_error_leaves_the_case_to_confirm_again(
 
 
 def test_unknown_facts_are_not_a_refusal_and_a_definite_failure_is(world: World) -> None:
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     _set_hukou(world, None)
     unknown = _confirm(world, case_id)
     assert unknown.status_code == 409, unknown.text
@@ -123,7 +101,7 @@ def test_unknown_facts_are_not_a_refusal_and_a_definite_failure_is(world: World)
 def test_without_offers_a_policy_case_is_refused_before_it_moves(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     monkeypatch.setattr(world.deployment.proactive, "offers", None)
     refused = _confirm(world, case_id)
     assert refused.status_code == 409 and "未开通" in refused.json()["error"]["message"]
@@ -132,7 +110,7 @@ def test_without_offers_a_policy_case_is_refused_before_it_moves(
 
 def test_an_offer_confirmed_under_offers_decides_its_case(world: World) -> None:
     _no_budget(world)
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     waiting = _confirm(world, case_id)
     assert waiting.status_code == 200, waiting.text
     assert (waiting.json()["status"], waiting.json()["decision"]) == ("confirmed", "waiting")
@@ -149,7 +127,7 @@ def test_an_offer_confirmed_under_offers_decides_its_case(world: World) -> None:
 
 def test_confirming_again_when_the_offer_is_made_reuses_the_account(world: World) -> None:
     _no_budget(world)
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     assert _confirm(world, case_id).json()["decision"] == "waiting"
     world.deployment.offers.make(POLICY)
     done = _confirm(world, case_id, None)  # no body: the account given while it waited
@@ -163,7 +141,7 @@ def test_confirming_again_when_the_offer_is_made_reuses_the_account(world: World
 
 def test_an_offer_that_ended_closes_the_case(world: World) -> None:
     _no_budget(world)
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     offer_id = _confirm(world, case_id).json()["offer"]
     declined = world.http.post(f"/api/v1/offers/{offer_id}/decline", headers=world.headers(OLD))
     assert declined.status_code == 200, declined.text
@@ -176,7 +154,7 @@ def test_an_offer_that_ended_closes_the_case(world: World) -> None:
 
 def test_an_offer_past_its_deadline_closes_the_case(world: World) -> None:
     _no_budget(world)
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     offer_id = _confirm(world, case_id).json()["offer"]
     world.deployment.offers.make(POLICY)
     with world.deployment.database.session() as session:  # made long ago, never confirmed

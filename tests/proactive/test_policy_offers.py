@@ -5,37 +5,15 @@ screening already made, and never a second offer or benefit under concurrent con
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from miaopi.events.scan import scan_ages
 from miaopi.offers.models import Benefit, Offer
 from miaopi.proactive.models import ProactiveCase
-from tests.events.world import OLD, TODAY, World, serving_world
-
-POLICY = "shanghai-elderly-allowance"
-ACCOUNT = {"bank": "中国工商银行上海市分行", "account": "6222 0202 0000 1234 567"}
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    with serving_world(tmp_path / "data", database_url) as served:
-        yield served
-
-
-def _verified_case(world: World) -> str:
-    deployment = world.deployment
-    assert scan_ages(deployment.catalog, deployment.exchange, deployment.events, TODAY).cases == 1
-    headers = world.headers(OLD)
-    (case,) = world.http.get("/api/v1/proactive/cases", headers=headers).json()
-    world.http.get(f"/api/v1/proactive/cases/{case['id']}", headers=headers)  # interaction 1: the view
-    assert world.http.post(f"/api/v1/proactive/cases/{case['id']}/verify", headers=headers).json()["passed"]
-    return str(case["id"])
+from tests.events.world import OLD, World
+from tests.proactive.policy import ACCOUNT, POLICY, verified_case
 
 
 def _counts(world: World) -> tuple[int, int]:
@@ -46,7 +24,7 @@ def _counts(world: World) -> tuple[int, int]:
 
 
 def test_confirming_asks_for_the_account_and_ends_with_a_benefit_record(world: World) -> None:
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     headers = world.headers(OLD)
     url = f"/api/v1/proactive/cases/{case_id}/confirm"
 
@@ -99,7 +77,7 @@ def test_the_offer_a_screening_made_is_the_one_confirmed(world: World) -> None:
     assert result.created == 1  # OLD, 65 this month, Shanghai hukou
     with world.deployment.database.session() as session:
         screened = session.scalars(select(Offer).where(Offer.subject == OLD)).one()
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     body = world.http.post(
         f"/api/v1/proactive/cases/{case_id}/confirm", headers=world.headers(OLD), json=ACCOUNT
     ).json()
@@ -111,7 +89,7 @@ def test_the_offer_a_screening_made_is_the_one_confirmed(world: World) -> None:
 
 
 def test_concurrent_confirmations_and_a_screening_make_one_offer(world: World) -> None:
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     token = world.token(OLD)
     base = str(world.http.base_url)
     statuses: list[int] = []
@@ -161,7 +139,7 @@ def test_the_account_on_file_is_used_the_next_time(world: World) -> None:
         session.execute(
             Benefit.__table__.update().where(Benefit.offer_id == previous.id).values(period="2026-10")  # type: ignore[attr-defined]
         )
-    case_id = _verified_case(world)
+    case_id = verified_case(world)
     done = world.http.post(f"/api/v1/proactive/cases/{case_id}/confirm", headers=world.headers(OLD))
     assert done.status_code == 200, done.text
     assert done.json()["decision"] == "approved" and done.json()["offer"] != previous.id
