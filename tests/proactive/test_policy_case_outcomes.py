@@ -199,3 +199,17 @@ def test_a_death_in_the_same_batch_opens_no_case_for_the_deceased(world: World) 
     assert results[0].outcome[0]["outcome"] == "subject_died"
     with world.deployment.database.session() as session:
         assert session.scalars(select(ProactiveCase).where(ProactiveCase.subject == OLD)).all() == []
+
+
+def test_the_sweep_closes_a_waiting_case_whose_offer_lapsed_unattended(world: World) -> None:
+    """Confirmed while the budget was used up, the offer then declined under /offers and the case
+    never opened again: the daily sweep closes it with its offer instead of leaving it confirmed."""
+    _no_budget(world)
+    case_id = verified_case(world)
+    offer_id = _confirm(world, case_id).json()["offer"]
+    declined = world.http.post(f"/api/v1/offers/{offer_id}/decline", headers=world.headers(OLD))
+    assert declined.status_code == 200, declined.text
+    assert _case(world, case_id)["status"] == "confirmed"
+    assert world.deployment.proactive.sweep(TODAY) == (0, 1)
+    assert _case(world, case_id)["status"] == "declined"
+    assert world.deployment.proactive.sweep(TODAY) == (0, 0)  # once

@@ -18,13 +18,13 @@ console = Console(soft_wrap=True)
 
 @proactive_app.command("sweep")
 def sweep(as_of: AsOf = None, data_dir: DataDir = None) -> None:
-    """提醒未办理的对象，关闭已逾期的无感审批办件。"""
+    """提醒未办理的对象，关闭已逾期的无感审批办件，以及待享受资格已失效（逾期、放弃、终止、撤回）的办件。"""
     deployment = open_for_command(data_dir)
     try:
-        reminded, expired = deployment.proactive.sweep(_day(as_of, "--as-of") if as_of else None)
+        reminded, closed = deployment.proactive.sweep(_day(as_of, "--as-of") if as_of else None)
     finally:
         deployment.close()
-    console.print(f"已提醒 {reminded} 件，逾期关闭 {expired} 件")
+    console.print(f"已提醒 {reminded} 件，关闭 {closed} 件（逾期，或待享受资格已失效）")
 
 
 @proactive_app.command("stats")

@@ -330,14 +330,20 @@ class ProactiveService:
         )
         self._decided(session, case_id, "approved", now)
 
-    def _offer_closed(self, case_id: str, offer_id: str, now: dt.datetime) -> bool:
+    def _offer_closed(
+        self, case_id: str, offer_id: str, now: dt.datetime, today: dt.date | None = None
+    ) -> bool:
         """The case's offer closed unconfirmed (declined, expired or past its deadline, ended,
         withdrawn): the case closes too, instead of refusing every confirmation after."""
         with self.database.session() as session:
             offer = session.get(Offer, offer_id)
             assert offer is not None
             status = offer.status
-            if status == "made" and offer.expires_on is not None and offer.expires_on < self.today():
+            if (
+                status == "made"
+                and offer.expires_on is not None
+                and offer.expires_on < (today or self.today())
+            ):
                 status = "expired"
             if status == "withdrawn":
                 session.execute(
@@ -494,8 +500,10 @@ class ProactiveService:
     # ---- the platform's sweep: reminders and expiry -----------------------------------------------
 
     def sweep(self, as_of: dt.date | None = None) -> tuple[int, int]:
-        """Remind subjects who have not acted for a trigger's ``remind_every`` days, and expire cases
-        past their ``respond_within``; returns (reminded, expired)."""
+        """Remind subjects who have not acted for a trigger's ``remind_every`` days, expire cases
+        past their ``respond_within``, and close the benefit cases confirmed while their offer waited
+        once that offer has lapsed unconfirmed (expired, declined, ended, withdrawn); returns
+        (reminded, closed)."""
         today = as_of or self.today()
         now = dt.datetime.now(dt.UTC)
         reminded = expired = 0
@@ -540,6 +548,15 @@ class ProactiveService:
                 )
                 self._step(session, case.id, "reminded", SYSTEM, now, "reminded")
                 reminded += 1
+        with self.database.session() as session:
+            waiting = session.execute(
+                select(ProactiveCase.id, ProactiveCase.benefit).where(
+                    ProactiveCase.status == "confirmed", ProactiveCase.benefit.is_not(None)
+                )
+            ).all()
+        for case_id, offer_id in waiting:  # each closed in its own transaction, like a confirmation
+            if offer_id is not None:
+                expired += self._offer_closed(case_id, offer_id, now, today)
         return reminded, expired
 
     # ---- helpers --------------------------------------------------------------------------------
