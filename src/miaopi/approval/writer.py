@@ -159,7 +159,8 @@ class CaseWriter:
             # Almost always a repeated idempotency key (a client retrying): those cases fail alone and
             # the rest is written again as one batch — not case by case, a commit each.
             repeated = self._repeated_keys(batch)
-            rest = [job for job in batch if job not in repeated]
+            marked = {id(job) for job in repeated}  # by identity: == would compare their rows deeply
+            rest = [job for job in batch if id(job) not in marked]
             if repeated and rest:
                 self._write(rest)
             else:  # some other constraint: find the case that breaks it
