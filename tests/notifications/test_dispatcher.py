@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from miaopi.audit import AuditLog
 from miaopi.audit.models import AuditLogRecord
@@ -353,3 +353,35 @@ def test_purge_removes_only_old_finished_messages(
         assert session.scalar(select(func.count()).select_from(Recorded)) == 0
         assert AuditLog().verify(session).ok
     assert notifications.purge(clock.now - dt.timedelta(days=365)) == 0
+
+
+def test_a_dispatcher_that_loses_the_race_for_its_candidates_claims_others(
+    database: Database, notifications: Notifications, clock: Clock
+) -> None:
+    """Another dispatcher leases the rows this one just read, before this one's update: it looks
+    again and claims the next due delivery instead of coming back empty (which ended
+    ``dispatch --once`` while messages were still due)."""
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL reads the candidates FOR UPDATE SKIP LOCKED: the race cannot happen there")
+    notifications.set_contact(applicant(PERSON), "sms", MOBILE)
+    queue(database, notifications, ("sms",))
+    queue(database, notifications, ("sms",))
+    first, rival = Dispatcher(notifications), Dispatcher(notifications)
+    raced = False
+
+    def rival_claims_first(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        nonlocal raced
+        if (
+            not raced
+            and statement.lstrip().upper().startswith("SELECT")
+            and "notification_delivery" in statement
+        ):
+            raced = True
+            assert len(rival.claim("sms", 1)) == 1  # leases the candidate just read
+
+    event.listen(database.engine, "after_cursor_execute", rival_claims_first)
+    try:
+        claimed = first.claim("sms", 1)
+    finally:
+        event.remove(database.engine, "after_cursor_execute", rival_claims_first)
+    assert raced and len(claimed) == 1

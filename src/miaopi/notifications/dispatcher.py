@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -155,28 +155,41 @@ class Dispatcher:
         due = and_(
             Delivery.channel == channel, Delivery.status == "queued", Delivery.next_attempt_at <= now, free
         )
-        with self.notifications.database.session() as session:
-            candidates = list(
-                session.scalars(
-                    select(Delivery.id).where(due).order_by(Delivery.next_attempt_at).limit(limit)
+        rows: Sequence[Any] = []
+        for _ in range(3):  # another dispatcher took these candidates between our read and update
+            with self.notifications.database.session() as session:
+                # SKIP LOCKED (PostgreSQL): a dispatcher claiming at the same moment takes other rows
+                # instead of losing the race for these. Whoever still loses it (SQLite reads outside
+                # the write transaction) looks again — finding nothing would stop ``dispatch --once``
+                # while messages are still due.
+                candidates = list(
+                    session.scalars(
+                        select(Delivery.id)
+                        .where(due)
+                        .order_by(Delivery.next_attempt_at)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
                 )
-            )
-            if not candidates:
-                return []
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(candidates), due)
-                .values(lease_token=token, lease_until=lease_until)
-            )
-            rows = session.execute(
-                select(Delivery, Message.title, Contact.address)
-                .join(Message, Message.id == Delivery.message_id)
-                .outerjoin(
-                    Contact, and_(Contact.recipient == Message.recipient, Contact.channel == Delivery.channel)
+                if not candidates:
+                    return []
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(candidates), due)
+                    .values(lease_token=token, lease_until=lease_until)
                 )
-                .where(Delivery.lease_token == token)
-                .order_by(Delivery.id)
-            ).all()
+                rows = session.execute(
+                    select(Delivery, Message.title, Contact.address)
+                    .join(Message, Message.id == Delivery.message_id)
+                    .outerjoin(
+                        Contact,
+                        and_(Contact.recipient == Message.recipient, Contact.channel == Delivery.channel),
+                    )
+                    .where(Delivery.lease_token == token)
+                    .order_by(Delivery.id)
+                ).all()
+            if rows:
+                break
         needs_address = self.config.channels[channel].needs_address
         return [
             _Claimed(
