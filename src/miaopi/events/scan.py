@@ -67,9 +67,6 @@ def scan_expiry(
         now = dt.datetime.now(dt.UTC)
         superseded = _superseded(intake)
         for kind, resource in catalog.facts.licences.items():
-            event_type = EVENT_TYPES[
-                "licence.expiring" if kind == "enterprise" else "licence.person_expiring"
-            ]
             connection = exchange.population(
                 department=PLATFORM, purpose=SCAN_PURPOSE, requests={resource: EXPIRY_FIELDS}
             )
@@ -83,21 +80,7 @@ def scan_expiry(
             for holder, licence_type, number, valid_to in rows:
                 if number in superseded:  # replaced through a proactive case: its successor is scanned
                     continue
-                yield ValidEvent(
-                    source=PLATFORM,
-                    event_id=f"expiry:{number}:{valid_to.isoformat()}",
-                    type=event_type,
-                    subject=str(holder),
-                    occurred_on=as_of,
-                    payload={
-                        "licence_type": licence_type,
-                        "licence_number": number,
-                        "valid_to": valid_to,
-                        "days_left": (valid_to - as_of).days,
-                    },
-                    channel="scan",
-                    received_at=now,
-                )
+                yield _expiring(kind, str(holder), licence_type, number, valid_to, as_of, now)
 
         # Licences Miaopi issued itself (电子证照 signed here) expire too.
         with intake.database.session() as session:
@@ -119,23 +102,37 @@ def scan_expiry(
             if valid_to is None:  # excluded by the query; says so to the type checker
                 continue
             kind = parse_subject_id(holder)[0].value
-            yield ValidEvent(
-                source=PLATFORM,
-                event_id=f"expiry:{number}:{valid_to.isoformat()}",
-                type=EVENT_TYPES["licence.expiring" if kind == "enterprise" else "licence.person_expiring"],
-                subject=holder,
-                occurred_on=as_of,
-                payload={
-                    "licence_type": licence_type,
-                    "licence_number": number,
-                    "valid_to": valid_to,
-                    "days_left": (valid_to - as_of).days,
-                },
-                channel="scan",
-                received_at=now,
-            )
+            yield _expiring(kind, holder, licence_type, number, valid_to, as_of, now)
 
     return _send(intake, events(), progress)
+
+
+def _expiring(
+    kind: str,
+    holder: str,
+    licence_type: str,
+    number: str,
+    valid_to: dt.date,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> ValidEvent:
+    """The ``licence.expiring`` (enterprise) or ``licence.person_expiring`` event of one licence; its id
+    names the licence and the end of validity, so the next day's scan stores nothing new."""
+    return ValidEvent(
+        source=PLATFORM,
+        event_id=f"expiry:{number}:{valid_to.isoformat()}",
+        type=EVENT_TYPES["licence.expiring" if kind == "enterprise" else "licence.person_expiring"],
+        subject=holder,
+        occurred_on=as_of,
+        payload={
+            "licence_type": licence_type,
+            "licence_number": number,
+            "valid_to": valid_to,
+            "days_left": (valid_to - as_of).days,
+        },
+        channel="scan",
+        received_at=now,
+    )
 
 
 def _pseudonym(subject: str) -> str:
