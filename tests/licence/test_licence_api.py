@@ -38,16 +38,6 @@ PHOTO = {
 }
 
 
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    data_dir = tmp_path / "data"
-    write_licence_world(data_dir)
-    deployment = Deployment.open(load_settings(data_dir, database_url), today=lambda: TODAY)
-    with serving(create_app(deployment)) as http:
-        yield World(deployment, http, data_dir)
-    deployment.close()
-
-
 def apply_for_card(world: World, applicant: str, key: str = "card-1") -> dict[str, Any]:
     response = world.http.post(
         "/api/v1/applications",

@@ -6,35 +6,19 @@ match the key's type reads forged; the status list and the issuer document follo
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from miaopi.api import create_app
-from miaopi.config import load_settings
-from miaopi.deployment import Deployment
 from miaopi.licence import Ed25519Signer, KeyRing, add_proof, load_status_list
 from miaopi.licence.keys import KeyStore
 from miaopi.licence.sm2 import SM2Signer
-from tests.approval.conftest import TODAY, World
+from tests.approval.conftest import World
 from tests.approval.world import ALICE
 from tests.licence.test_licence_api import apply_for_card, verify
-from tests.licence.world import ISSUER_CODE, write_licence_world
-from tests.livehttp import serving
+from tests.licence.world import ISSUER_CODE
 
 pytest.importorskip("gmssl")
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    data_dir = tmp_path / "data"
-    write_licence_world(data_dir)
-    deployment = Deployment.open(load_settings(data_dir, database_url), today=lambda: TODAY)
-    with serving(create_app(deployment)) as http:
-        yield World(deployment, http, data_dir)
-    deployment.close()
 
 
 def wallet_document(world: World, identifier: str) -> dict[str, Any]:
