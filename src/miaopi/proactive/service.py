@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from miaopi.approval import ApplicationIn, ApprovalService
@@ -548,15 +548,20 @@ class ProactiveService:
                 )
                 self._step(session, case.id, "reminded", SYSTEM, now, "reminded")
                 reminded += 1
-        with self.database.session() as session:
-            waiting = session.execute(
-                select(ProactiveCase.id, ProactiveCase.benefit).where(
-                    ProactiveCase.status == "confirmed", ProactiveCase.benefit.is_not(None)
+        with self.database.session() as session:  # only the cases whose offer lapsed: one query
+            lapsed = session.execute(
+                select(ProactiveCase.id, Offer.id)
+                .join(Offer, Offer.id == ProactiveCase.benefit)
+                .where(
+                    ProactiveCase.status == "confirmed",
+                    or_(
+                        Offer.status.in_((*OFFER_CLOSES_CASE, "withdrawn")),
+                        and_(Offer.status == "made", Offer.expires_on < today),
+                    ),
                 )
             ).all()
-        for case_id, offer_id in waiting:  # each closed in its own transaction, like a confirmation
-            if offer_id is not None:
-                expired += self._offer_closed(case_id, offer_id, now, today)
+        for case_id, offer_id in lapsed:  # each closed in its own transaction, like a confirmation
+            expired += self._offer_closed(case_id, offer_id, now, today)
         return reminded, expired
 
     # ---- helpers --------------------------------------------------------------------------------
