@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import re
 import threading
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import select, text, update
 
 from miaopi.approval import replay
 from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
+from miaopi.approval.pipeline import new_case_no
 from miaopi.audit import AuditLog
 from miaopi.sharing.models import AccessLogEntry
 from tests.approval.conftest import World
@@ -45,6 +48,19 @@ def submit(world: World, applicant: str, key: str = "k1", **overrides: Any) -> d
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def test_case_numbers_are_unguessable_and_in_order_of_arrival() -> None:
+    """MP + the day + the second of the day (China time) + 40 random bits: cases stored together sit
+    together in the case-number indexes, and nobody can guess another's number."""
+    day = dt.date(2026, 11, 23)
+    at = dt.datetime(2026, 11, 22, 16, 30, 5, tzinfo=dt.UTC)  # 00:30:05 on the 23rd in China
+    numbers = [new_case_no(day, at) for _ in range(1000)]
+    assert all(re.fullmatch(r"MP2026112301805[0-9A-F]{10}", number) for number in numbers), numbers[0]
+    assert len(set(numbers)) == 1000
+    later = new_case_no(day, at + dt.timedelta(seconds=1))
+    assert later.startswith("MP2026112301806") and later > max(numbers)
+    assert len(later) <= 32  # the case-number columns
 
 
 def test_approved_instantly_with_explanation_evidence_and_audit(world: World) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -169,3 +174,87 @@ def test_the_writer_survives_a_failure_while_sorting_out_a_failed_batch(
             future.result(timeout=30)
     monkeypatch.undo()
     assert writer.submit(rows("B1", "later")).result(timeout=30) is None
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """SQLite's own ways: its writer lock file, its WAL (PostgreSQL has neither)."""
+    database = Database(f"sqlite:///{tmp_path / 'miaopi.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def test_cases_queued_while_the_writer_waits_for_the_lock_join_its_batch(sqlite_database: Database) -> None:
+    """Another SQLite writer holds the lock: the case the writer took is not committed alone, the
+    cases that arrive while it waits go into the same commit."""
+    database = sqlite_database
+    writer = CaseWriter(database, AuditLog())
+    commits: list[int] = []
+    original = database.write_session
+
+    def counted():  # type: ignore[no-untyped-def]
+        commits.append(1)
+        return original()
+
+    database.write_session = counted  # type: ignore[method-assign]
+    descriptor = os.open(f"{database.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)  # as another worker process writing its batch
+    try:
+        first = writer.submit(rows("W0", "k0"))
+        while not writer._queue.empty():  # the writer has taken it and now waits for the lock
+            time.sleep(0.01)
+        later = [writer.submit(rows(f"W{index}", f"k{index}")) for index in range(1, 5)]
+    finally:
+        os.close(descriptor)  # the other writer is done
+    for future in (first, *later):
+        assert future.result(timeout=30) is None
+    assert len(commits) == 1
+    with database.session() as session:
+        assert set(session.scalars(select(Application.case_no))) == {f"W{index}" for index in range(5)}
+        assert AuditLog().verify(session).ok
+
+
+def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commits(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit is on disk before it returns (synchronous=FULL). The group-commit writer's commits
+    leave the WAL alone (no checkpoint while the write lock is held): the writer checkpoints once
+    the lock is released, when one is due."""
+    database = sqlite_database
+    with database.session() as session:
+        assert session.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    checkpoints: list[bool] = []
+    original = database.checkpoint
+
+    def counted() -> None:
+        checkpoints.append(fcntl_lock_free(database))
+        original()
+
+    monkeypatch.setattr(database, "checkpoint", counted)
+    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 3600.0)
+    for key in ("k1", "k2"):
+        with database.write_session() as session:
+            connection = session.connection()
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            session.execute(insert(Application), [rows(f"C-{key}", key).application])
+    assert checkpoints == []  # not due yet
+    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)
+    with database.write_session() as session:
+        session.execute(insert(Application), [rows("C-k3", "k3").application])
+    assert checkpoints == [True]  # due: taken once the write lock was free again
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Application)) == 3
+
+
+def fcntl_lock_free(database: Database) -> bool:
+    descriptor = os.open(f"{database.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+    return True

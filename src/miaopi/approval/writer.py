@@ -1,11 +1,12 @@
 """Group commit for decided cases.
 
 Every decision is stored durably before it is answered, but committing each one alone makes the
-commit (and the audit chain's head lock) the bottleneck. The writer thread takes whatever cases
-are waiting — one when the system is quiet, hundreds under load — and stores them in one
-transaction with one statement per table; each waiting request is released when its case is
-committed, or gets its own error. A batch that fails on a constraint (a repeated idempotency key)
-is retried case by case, so one bad case never takes others down with it.
+commit (and the audit chain's head lock) the bottleneck. The writer thread takes whatever cases are
+waiting once it holds the database's write lock — one when the system is quiet, hundreds under load
+— and stores them in one transaction with one statement per table; each waiting request is released
+when its case is committed, or gets its own error. A batch that fails on a repeated idempotency key
+is written again without the repeats, which then fail alone; a batch that fails on any other
+constraint is retried case by case, so one bad case never takes others down with it.
 """
 
 from __future__ import annotations
@@ -136,21 +137,28 @@ class CaseWriter:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
             try:
-                self._write(batch)
+                self._write(batch, take_waiting=True)
             except BaseException as error:  # never let the thread die: fail what is still unanswered
                 for job in batch:
                     if not job.done.done():
                         job.done.set_exception(error)
 
-    def _write(self, batch: list[_Job]) -> None:
+    def _take_waiting(self, batch: list[_Job]) -> None:
+        """Add the cases queued meanwhile to ``batch``. Called once the database's write lock is held
+        (SQLite: another worker process may have held it), so the cases that arrived while this
+        writer waited go into this commit rather than waiting for the next turn."""
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
             with self.database.write_session() as session:
+                if take_waiting:
+                    self._take_waiting(batch)
                 insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:

@@ -32,6 +32,7 @@ from miaopi.licence.keys import KeyStore
 from miaopi.licence.models import IssuedLicence, LicenceCounter
 from miaopi.licence.signing import Signer, add_proof
 from miaopi.licence.status import MIN_ENTRIES, StatusPurpose
+from miaopi.store.bulk import insert_many
 
 __all__ = [
     "LIST_SIZE",
@@ -260,20 +261,32 @@ class LicenceIssuer:
                     at=at,
                 )
             )
-        session.execute(insert(cast(Table, IssuedLicence.__table__)), rows)  # Core: no ORM bulk overhead
+        insert_many(session, cast(Table, IssuedLicence.__table__), rows)
         return records
 
 
 def _advance(session: Session, name: str, count: int) -> int:
     """Advance counter ``name`` by ``count`` in this transaction (its row stays locked until commit);
-    returns the value before, i.e. the first of the ``count`` numbers now taken."""
+    returns the value before, i.e. the first of the ``count`` numbers now taken. One statement on
+    SQLite and PostgreSQL (an upsert returning the new value): it runs in every group commit that
+    issues a licence, while the database's write lock is held."""
     dialect = session.get_bind().dialect.name
     table = cast(Table, LicenceCounter.__table__)
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(table).values(name=name, value=0).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(table).values(name=name, value=0).on_conflict_do_nothing())
-    elif session.get(LicenceCounter, name) is None:  # pragma: no cover - other databases
+    if dialect in ("postgresql", "sqlite"):
+        upsert = (
+            (postgresql if dialect == "postgresql" else sqlite).insert(table).values(name=name, value=count)
+        )
+        value = (
+            session.connection()
+            .execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[table.c.name], set_={"value": table.c.value + count}
+                ).returning(table.c.value)
+            )
+            .scalar_one()
+        )
+        return int(value) - count
+    if session.get(LicenceCounter, name) is None:  # pragma: no cover - other databases
         session.execute(insert(LicenceCounter).values(name=name, value=0))
     session.execute(
         update(LicenceCounter).where(LicenceCounter.name == name).values(value=LicenceCounter.value + count)

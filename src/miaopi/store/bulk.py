@@ -27,8 +27,14 @@ class _Statement:
     values: Callable[[Mapping[str, Any]], Any]  # a row's values in column order
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
     defaults: list[Any]  # values of the columns left out of the rows that have a Python default
+    row_sql: str  # one row's placeholders: (?, ?, …)
+
+    def sql_for(self, count: int) -> str:
+        """The statement inserting ``count`` rows at once."""
+        return self.sql if count == 1 else f"{self.sql}, {', '.join([self.row_sql] * (count - 1))}"
 
 
+MAX_PARAMETERS = 32_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters per statement
 _statements: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
 
 
@@ -51,6 +57,7 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
         f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)}) "
         f"VALUES ({', '.join(marker for _ in names)})"
     )
+    row_sql = f"({', '.join(marker for _ in names)})"
     processors = (
         (position, table.c[name].type._cached_bind_processor(dialect)) for position, name in enumerate(names)
     )
@@ -59,6 +66,7 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
         values=itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],),
         processors=tuple((position, process) for position, process in processors if process is not None),
         defaults=[value for _, value in defaults],
+        row_sql=row_sql,
     )
     _statements[cache_key] = statement
     return statement
@@ -81,8 +89,12 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
+    width = len(parameters[0])
+    chunk = max(1, MAX_PARAMETERS // width)
     try:
-        cursor.executemany(statement.sql, parameters)
+        for start in range(0, len(parameters), chunk):
+            part = parameters[start : start + chunk]
+            cursor.execute(statement.sql_for(len(part)), [value for row in part for value in row])
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
             statement.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect

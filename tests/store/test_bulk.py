@@ -1,0 +1,60 @@
+"""``insert_many``: many rows in few statements, stored exactly as SQLAlchemy would store them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from miaopi.audit.chain import LOG
+from miaopi.store import Database
+from miaopi.store.bulk import insert_many
+
+AT = dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.UTC)
+
+
+def entry(seq: int) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "recorded_at": AT + dt.timedelta(seconds=seq),
+        "actor": f"applicant:{seq}",
+        "action": "application.decided",
+        "target": f"MP{seq:010d}",
+        "outcome": "approved",
+        "details": '{"说明": "准予许可"}',
+        "prev_hash": "0" * 64,
+        "entry_hash": f"{seq:064d}",
+    }
+
+
+def stored(database: Database, seqs: range) -> list[tuple[Any, ...]]:
+    with database.session() as session:
+        return [
+            tuple(row) for row in session.execute(select(LOG).where(LOG.c.seq.in_(seqs)).order_by(LOG.c.seq))
+        ]
+
+
+def test_rows_beyond_one_statement_are_split_and_stored_as_sqlalchemy_stores_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)  # four rows of nine columns per statement
+    with database.session() as session:
+        insert_many(session, LOG, [entry(seq) for seq in range(1, 12)])  # 4 + 4 + 3 rows
+        # the same rows under other keys, through SQLAlchemy's own insert
+        session.execute(insert(LOG), [{**entry(seq), "seq": seq + 100} for seq in range(1, 12)])
+    ours, theirs = stored(database, range(1, 12)), stored(database, range(101, 112))
+    assert [row[0] for row in ours] == list(range(1, 12))
+    assert [row[1:] for row in ours] == [row[1:] for row in theirs]
+
+
+def test_a_repeated_key_in_any_statement_fails_the_whole_insert(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)
+    rows = [entry(seq) for seq in range(1, 10)] + [entry(3)]  # the repeat is in the last statement
+    with pytest.raises(IntegrityError), database.session() as session:
+        insert_many(session, LOG, rows)
+    assert stored(database, range(1, 10)) == []  # rolled back: nothing half-stored
