@@ -62,7 +62,6 @@ def rows(case_no: str, key: str) -> CaseRows:
         case_no=case_no,
         application=application,
         evidence=[],
-        rules=[],
         steps=[{"case_no": case_no, "step": "submitted", "label": "提交申请", "at": NOW, "actor": "system"}],
         access=[],
         audit=AuditRecord(

@@ -40,7 +40,8 @@ def stored(database: Database, seqs: range) -> list[tuple[Any, ...]]:
 def test_rows_beyond_one_statement_are_split_and_stored_as_sqlalchemy_stores_them(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)  # four rows of nine columns per statement
+    # SQLite: four rows of nine columns per statement (PostgreSQL: one pipelined statement per row)
+    monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)
     with database.session() as session:
         insert_many(session, LOG, [entry(seq) for seq in range(1, 12)])  # 4 + 4 + 3 rows
         # the same rows under other keys, through SQLAlchemy's own insert

@@ -82,19 +82,6 @@ class CaseEvidence(Base):
     records: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
-class CaseRuleResult(Base):
-    __tablename__ = "approval_rule_result"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_no: Mapped[str] = mapped_column(ForeignKey("approval_application.case_no"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    rule_id: Mapped[str] = mapped_column(String(128))
-    result: Mapped[str] = mapped_column(String(16))  # pass | fail | unknown
-    on_fail: Mapped[str] = mapped_column(String(16))
-    message: Mapped[str] = mapped_column(Text)
-    legal_basis: Mapped[str] = mapped_column(Text)
-
-
 class CaseStep(Base):
     """One step of a case's public progress (阳光审批)."""
 

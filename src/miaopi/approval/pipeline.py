@@ -3,8 +3,8 @@
 resolve the item version in force → gather facts through the sharing exchange under the item's
 grants, with evidence → check materials (a licence already held satisfies a material) → evaluate the
 rules → credit gate (a subject on the serious-dishonesty list is never approved automatically) →
-outcome → store everything in one transaction (case, facts, evidence, rule results, progress
-steps, access log, audit entry) → answer with the case number, outcome and explanation.
+outcome → store everything in one transaction (case with its facts and per-rule results, evidence,
+progress steps, access log, audit entry) → answer with the case number, outcome and explanation.
 """
 
 from __future__ import annotations
@@ -441,18 +441,6 @@ class ApprovalService:
             }
             for read in shared.reads.values()
         ]
-        rules = [
-            {
-                "case_no": case_no,
-                "position": position,
-                "rule_id": result.rule.id,
-                "result": result.outcome.value,
-                "on_fail": result.rule.on_fail.value,
-                "message": result.message,
-                "legal_basis": str(result.rule.legal_basis),
-            }
-            for position, result in enumerate(evaluation.results)
-        ]
         steps = [
             ("submitted", decision.submitted_at, principal.actor),
             ("accepted", decision.submitted_at, "system"),
@@ -464,7 +452,6 @@ class ApprovalService:
             case_no=case_no,
             application=application_row,
             evidence=evidence,
-            rules=rules,
             steps=[
                 {"case_no": case_no, "step": step, "label": STEP_LABELS[step], "at": at, "actor": actor}
                 for step, at, actor in steps

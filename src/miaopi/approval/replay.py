@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult
+from miaopi.approval.models import Application, CaseEvidence
 from miaopi.approval.pipeline import decide, jsonable
 from miaopi.catalog import Catalog, Plan
 from miaopi.sharing import Evidence, ResourceRead, SubjectFacts, content_hash
@@ -61,10 +61,7 @@ def replay(session: Session, catalog: Catalog, case_no: str) -> ReplayResult:
     )
     if status != case.automatic_status:
         result.differences.append(f"结论：原为 {case.automatic_status}，重放为 {status}")
-    stored_rules = {
-        row.rule_id: row.result
-        for row in session.scalars(select(CaseRuleResult).where(CaseRuleResult.case_no == case_no))
-    }
+    stored_rules = {entry["rule"]: entry["result"] for entry in case.explanation}
     replayed_rules = {r.rule.id: r.outcome.value for r in evaluation.results}
     for rule_id in sorted(set(stored_rules) | set(replayed_rules)):
         if stored_rules.get(rule_id) != replayed_rules.get(rule_id):

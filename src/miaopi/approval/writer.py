@@ -24,7 +24,7 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from miaopi.approval.models import Application, CaseEvidence, CaseRuleResult, CaseStep
+from miaopi.approval.models import Application, CaseEvidence, CaseStep
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
@@ -36,7 +36,6 @@ from miaopi.store.bulk import insert_many
 TABLES: tuple[tuple[str, Table], ...] = (
     ("application", cast(Table, Application.__table__)),
     ("evidence", cast(Table, CaseEvidence.__table__)),
-    ("rules", cast(Table, CaseRuleResult.__table__)),
     ("steps", cast(Table, CaseStep.__table__)),
     ("licence_uses", cast(Table, LicenceUse.__table__)),
 )
@@ -57,7 +56,6 @@ class CaseRows:
     case_no: str
     application: dict[str, Any]
     evidence: list[dict[str, Any]]
-    rules: list[dict[str, Any]]
     steps: list[dict[str, Any]]
     access: list[AccessRecord]
     audit: AuditRecord
@@ -84,9 +82,11 @@ def insert_cases(
         rows = [row for case in cases for row in case.rows(name)]
         if rows:
             insert_many(session, table, rows)
+    write_records(session, [record for case in cases for record in case.access])
+    # Last, what every writer must take in turn — the licence counters, then the audit chain's head
+    # (PostgreSQL locks their rows until the commit) — so the next writer waits as little as possible.
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
-    write_records(session, [record for case in cases for record in case.access])
     audit.append_many(session, [case.audit for case in cases] + issued)
 
 

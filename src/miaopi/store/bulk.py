@@ -3,9 +3,10 @@
 A stored decision is some thirty rows in six tables, and the group-commit writer stores hundreds of
 decisions a second. SQLAlchemy's ``session.execute(insert(table), rows)`` spends most of its time
 per row and per parameter in its statement machinery, not in the database. ``insert_many`` sends the
-same statement straight through the driver's ``executemany`` (psycopg pipelines it), converting each
-value with the column type's own bind processor — so what is stored is exactly what SQLAlchemy would
-have stored — and raises SQLAlchemy's exceptions (``IntegrityError`` for a repeated key).
+rows straight to the driver — through ``executemany`` (psycopg pipelines it), or on SQLite as
+multi-row INSERTs — converting each value with the column type's own bind processor, so what is
+stored is exactly what SQLAlchemy would have stored, and raises SQLAlchemy's exceptions
+(``IntegrityError`` for a repeated key).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ class _Statement:
     values: Callable[[Mapping[str, Any]], Any]  # a row's values in column order
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
     defaults: list[Any]  # values of the columns left out of the rows that have a Python default
-    row_sql: str  # one row's placeholders: (?, ?, …)
+    row_sql: str  # one row's placeholders: (?, ?, …), for several rows in one statement
 
     def sql_for(self, count: int) -> str:
         """The statement inserting ``count`` rows at once."""
         return self.sql if count == 1 else f"{self.sql}, {', '.join([self.row_sql] * (count - 1))}"
 
 
-MAX_PARAMETERS = 32_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters per statement
+MAX_PARAMETERS = 32_000  # under SQLite's 32,766 bind parameters per statement
 _statements: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
 
 
@@ -89,12 +90,17 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
-    width = len(parameters[0])
-    chunk = max(1, MAX_PARAMETERS // width)
     try:
-        for start in range(0, len(parameters), chunk):
-            part = parameters[start : start + chunk]
-            cursor.execute(statement.sql_for(len(part)), [value for row in part for value in row])
+        if dialect.name != "sqlite":
+            cursor.executemany(statement.sql, parameters)  # psycopg pipelines it: one round trip
+        else:
+            # Several rows per statement: the sqlite3 module lets go of the GIL (and must take it
+            # back) around every statement it steps, so one statement per row would hand the GIL
+            # to the event loop thread and wait for it again hundreds of times per batch.
+            chunk = max(1, MAX_PARAMETERS // len(parameters[0]))
+            for start in range(0, len(parameters), chunk):
+                part = parameters[start : start + chunk]
+                cursor.execute(statement.sql_for(len(part)), [value for row in part for value in row])
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
             statement.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
