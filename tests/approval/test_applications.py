@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 import threading
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from miaopi.approval import replay
+from miaopi.api.applications import DecisionOut
+from miaopi.approval import ApplicationIn, replay
 from miaopi.approval.models import Application, CaseEvidence
 from miaopi.approval.pipeline import new_case_no
 from miaopi.audit import AuditLog
@@ -358,3 +360,30 @@ def test_stats_per_item(world: World) -> None:
             ).all()
         )
     assert figures["median_decision_ms"] == pytest.approx(sum(micros) / 2 / 1000, abs=0.001)
+
+
+def test_the_submit_answer_is_the_documented_model_byte_for_byte(world: World) -> None:
+    """The hottest endpoint serialises without building its response model: same bytes, dates and
+    times included (UTC as Z), for an approval, a refusal and a case sent to review."""
+    for applicant, key in ((ALICE, "bytes-1"), (CAROL, "bytes-2"), (EVE, "bytes-3")):
+        response = world.http.post(
+            "/api/v1/applications", json=body(applicant, key), headers=world.headers(applicant)
+        )
+        assert response.status_code == 201
+        answer = response.content
+        assert DecisionOut.model_validate_json(answer).model_dump_json().encode() == answer
+
+
+def test_the_request_hash_is_unchanged_for_keys_stored_before() -> None:
+    """Idempotency keys stored earlier were hashed with json.dumps: the hash must not change."""
+    application = ApplicationIn.model_validate(
+        body(
+            ALICE,
+            "hash-1",
+            form={"phone": "13800000000", "备注": "“引号”\n换行", "份数": 2, "比例": 0.1, "急": True},
+        )
+    )
+    canonical = json.dumps(
+        application.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert application.request_hash() == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

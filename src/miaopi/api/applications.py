@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -52,24 +53,34 @@ class DecisionOut(BaseModel):
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:
-        return cls(
-            case_no=decision.case_no,
-            status=decision.status,
-            status_label=STATUS_LABELS.get(decision.status, decision.status),
-            item_code=decision.item_code,
-            item_name=decision.item_name,
-            version_hash=decision.version_hash,
-            reasons=decision.reasons,
-            explanation=decision.explanation,
-            materials=decision.materials,
-            materials_waived=decision.materials_waived,
-            submitted_at=decision.submitted_at,
-            promised_deadline=decision.promised_deadline,
-            statutory_deadline=decision.statutory_deadline,
-            decision_ms=decision.decision_micros / 1000,
-            licence=decision.licence,
-            human_review=f"如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{decision.case_no}/human-review",
-        )
+        return cls(**_decision_fields(decision))
+
+    @staticmethod
+    def json_of(decision: Decision) -> bytes:
+        """``DecisionOut.of(decision).model_dump_json()``, byte for byte, without building the model
+        (the hottest endpoint: about a tenth of its time went to that)."""
+        return orjson.dumps(_decision_fields(decision), option=orjson.OPT_UTC_Z, default=str)
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    return {
+        "case_no": decision.case_no,
+        "status": decision.status,
+        "status_label": STATUS_LABELS.get(decision.status, decision.status),
+        "item_code": decision.item_code,
+        "item_name": decision.item_name,
+        "version_hash": decision.version_hash,
+        "reasons": decision.reasons,
+        "explanation": decision.explanation,
+        "materials": decision.materials,
+        "materials_waived": decision.materials_waived,
+        "submitted_at": decision.submitted_at,
+        "promised_deadline": decision.promised_deadline,
+        "statutory_deadline": decision.statutory_deadline,
+        "decision_ms": decision.decision_micros / 1000,
+        "licence": decision.licence,
+        "human_review": f"如不同意自动作出的决定，可申请人工审核：POST /api/v1/applications/{decision.case_no}/human-review",
+    }
 
 
 @router.post(
@@ -84,10 +95,10 @@ class DecisionOut(BaseModel):
 )
 async def submit(body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment) -> Response:
     decision = await current.approval.submit_async(who, body)
-    # The hottest endpoint: serialised once, by pydantic, instead of re-validated against the
-    # response model (which still documents it).
+    # The hottest endpoint: serialised once, instead of re-validated against the response model
+    # (which still documents it).
     return Response(
-        DecisionOut.of(decision).model_dump_json(),
+        DecisionOut.json_of(decision),
         status_code=200 if decision.replayed else 201,
         media_type="application/json",
     )

@@ -6,9 +6,9 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from miaopi.catalog import Item
@@ -87,10 +87,10 @@ class ApplicationIn(BaseModel):
     )
 
     def request_hash(self) -> str:
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
-        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        # Sorted keys, no spaces, UTF-8 as it is: the bytes json.dumps(sort_keys=True,
+        # ensure_ascii=False, separators=(",", ":")) gives, so hashes stored earlier still match.
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
 class IntakeError(ValueError):
