@@ -205,3 +205,13 @@ def test_python_target_equals_duckdb(
     source = data.draw(expression(type_, 3), label="expression")
     rows = data.draw(st.lists(ROW, min_size=1, max_size=6), label="rows")
     _check(con, source, type_, rows)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["(COALESCE('', q.s1) IS NULL)", "(COALESCE(1.5, p.n1) IS NULL)", "(COALESCE(q.s1, 'x') IS NULL)"],
+)
+def test_is_null_of_what_generates_a_constant(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Found by hypothesis: COALESCE with a literal first generates that literal, and `'' is None` does
+    not compile cleanly (a SyntaxWarning, an error under -W error)."""
+    _check(con, source, FactType.BOOLEAN, [{}, {"q.s1": "a", "p.n1": 2.0}])

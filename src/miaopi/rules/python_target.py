@@ -7,6 +7,7 @@ Every generated sub-expression evaluates to a value or ``None`` (SQL NULL) and n
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from collections.abc import Callable, Mapping
 
@@ -183,9 +184,11 @@ class _Generator:
             operand = node.args[0]
             if operand.op is Op.LITERAL:  # decided now: `0.3 is None` would be a SyntaxWarning
                 return repr(operand.value is None)
-            if not _reads_a_fact(operand):  # Python folds it to a constant: `is` would warn too
-                return f"_is_null({self.expr(operand)})"
-            return f"({self.expr(operand)} is None)"
+            code = self.expr(operand)
+            if not _reads_a_fact(operand) or _is_literal(code):
+                # Python folds it to a constant (or it is one: COALESCE('', x) is ''): `is` would warn
+                return f"_is_null({code})"
+            return f"({code} is None)"
         if op is Op.IN:
             return self.in_(node)
         if op is Op.BETWEEN:
@@ -250,3 +253,12 @@ def compile_python(
 
 def _reads_a_fact(node: Node) -> bool:
     return node.op is Op.FACT or any(_reads_a_fact(arg) for arg in node.args)
+
+
+def _is_literal(code: str) -> bool:
+    """Whether generated code is a plain constant (``''``, ``1.5``, ``None``)."""
+    try:
+        ast.literal_eval(code)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
