@@ -154,6 +154,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response (with Content-Length) off a keep-alive connection: its status."""
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
 async def load(
     port: int, requests: list[tuple[str, bytes]], seconds: float, connections: int
 ) -> tuple[int, list[float], dict[int, int]]:
@@ -174,17 +188,8 @@ async def load(
                 began = time.perf_counter()
                 writer.write(head + payload)
                 await writer.drain()
-                status_line = await reader.readline()
-                length = 0
-                while True:
-                    line = await reader.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
+                status = await read_response(reader)
                 latencies.append((time.perf_counter() - began) * 1000)
-                status = int(status_line.split()[1])
                 statuses[status] = statuses.get(status, 0) + 1
         finally:
             writer.close()
@@ -211,17 +216,8 @@ async def paced_load(
     async def send(head: bytes, payload: bytes, due: float) -> None:
         reader, writer = await free.get()
         writer.write(head + payload)
-        status_line = await reader.readline()
-        length = 0
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        await reader.readexactly(length)
+        status = await read_response(reader)
         latencies.append((time.perf_counter() - due) * 1000)
-        status = int(status_line.split()[1])
         statuses[status] = statuses.get(status, 0) + 1
         free.put_nowait((reader, writer))
 

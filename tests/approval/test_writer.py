@@ -70,6 +70,19 @@ def rows(case_no: str, key: str) -> CaseRows:
     )
 
 
+def count_commits(database: Database) -> list[int]:
+    """A list that grows by one at every group commit (``write_session``) on ``database``."""
+    commits: list[int] = []
+    original = database.write_session
+
+    def counted():  # type: ignore[no-untyped-def]
+        commits.append(1)
+        return original()
+
+    database.write_session = counted  # type: ignore[method-assign]
+    return commits
+
+
 def test_a_batch_with_a_repeated_key_stores_the_others(database: Database) -> None:
     # Queue everything before the writer runs, so all of it lands in one batch.
     writer = CaseWriter(database, AuditLog(), autostart=False)
@@ -105,14 +118,7 @@ def test_repeated_keys_fail_alone_and_the_rest_is_stored_in_one_batch(database: 
     first = CaseWriter(database, AuditLog())
     first.store(rows("OLD", "k-old"))  # stored before: its key comes again below
     writer = CaseWriter(database, AuditLog(), autostart=False)
-    commits: list[int] = []
-    original = database.write_session
-
-    def counted():  # type: ignore[no-untyped-def]
-        commits.append(1)
-        return original()
-
-    database.write_session = counted  # type: ignore[method-assign]
+    commits = count_commits(database)
     futures = [writer.submit(rows(f"N{index}", f"k{index}")) for index in range(6)]
     again = writer.submit(rows("AGAIN", "k-old"))  # a retry of a case stored earlier
     twice = writer.submit(rows("TWICE", "k3"))  # the same key twice in one batch
@@ -189,14 +195,7 @@ def test_cases_queued_while_the_writer_waits_for_the_lock_join_its_batch(sqlite_
     cases that arrive while it waits go into the same commit."""
     database = sqlite_database
     writer = CaseWriter(database, AuditLog())
-    commits: list[int] = []
-    original = database.write_session
-
-    def counted():  # type: ignore[no-untyped-def]
-        commits.append(1)
-        return original()
-
-    database.write_session = counted  # type: ignore[method-assign]
+    commits = count_commits(database)
     descriptor = os.open(f"{database.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(descriptor, fcntl.LOCK_EX)  # as another worker process writing its batch
     try:
