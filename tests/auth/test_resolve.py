@@ -1,0 +1,61 @@
+"""A bearer token resolves to the principal of its account — applicant or officer — until it is
+revoked or expires; an unknown token resolves to nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from miaopi.auth import Accounts, AuthError
+from miaopi.auth.models import Token
+from miaopi.store import Database
+
+APPLICANT = "110105194912310025"
+
+
+def test_tokens_resolve_to_their_accounts(database: Database) -> None:
+    accounts = Accounts(database)
+    applicant = accounts.ensure_applicant(APPLICANT, verified=True)
+    officer = accounts.add_officer("wang.reviewer", "市交通运输局", "Str0ng-Passw0rd!", role="supervisor")
+    person = accounts.resolve(accounts.issue_token(applicant.id))
+    assert (
+        person.account_id,
+        person.kind,
+        person.login,
+        person.role,
+        person.subject_id,
+        person.department,
+    ) == (
+        applicant.id,
+        "applicant",
+        APPLICANT,
+        "applicant",
+        APPLICANT,
+        None,
+    )
+    staff = accounts.resolve(accounts.sign_in("wang.reviewer", "Str0ng-Passw0rd!"))
+    assert (staff.account_id, staff.kind, staff.role, staff.subject_id, staff.department) == (
+        officer.id,
+        "officer",
+        "supervisor",
+        None,
+        "市交通运输局",
+    )
+
+
+def test_unknown_revoked_and_expired_tokens_are_refused(database: Database) -> None:
+    accounts = Accounts(database)
+    account = accounts.ensure_applicant(APPLICANT, verified=True)
+    with pytest.raises(AuthError, match="登录凭证无效"):
+        accounts.resolve("no-such-token")
+    revoked = accounts.issue_token(account.id)
+    accounts.revoke(revoked)
+    with pytest.raises(AuthError, match="已失效"):
+        accounts.resolve(revoked)
+    expired = accounts.issue_token(account.id)
+    with database.session() as session:  # expired an hour ago, as stored by another process
+        session.execute(update(Token).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+    with pytest.raises(AuthError, match="已失效"):
+        Accounts(database).resolve(expired)
