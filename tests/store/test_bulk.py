@@ -6,9 +6,23 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
+from miaopi.approval.pipeline import CHINA
 from miaopi.audit.chain import LOG
 from miaopi.store import Database
 from miaopi.store.bulk import insert_many
@@ -40,7 +54,7 @@ def stored(database: Database, seqs: range) -> list[tuple[Any, ...]]:
 def test_rows_beyond_one_statement_are_split_and_stored_as_sqlalchemy_stores_them(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite: four rows of nine columns per statement (PostgreSQL: one pipelined statement per row)
+    # SQLite: four rows of nine columns per statement (PostgreSQL: one COPY)
     monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)
     with database.session() as session:
         insert_many(session, LOG, [entry(seq) for seq in range(1, 12)])  # 4 + 4 + 3 rows
@@ -59,3 +73,40 @@ def test_a_repeated_key_in_any_statement_fails_the_whole_insert(
     with pytest.raises(IntegrityError), database.session() as session:
         insert_many(session, LOG, rows)
     assert stored(database, range(1, 10)) == []  # rolled back: nothing half-stored
+
+
+def test_awkward_values_are_stored_as_sqlalchemy_stores_them(database: Database) -> None:
+    """Tabs, newlines, backslashes, ``\\N`` (COPY's own null marker), quotes, Chinese text, nulls,
+    JSON, bytes, booleans and times with their zone survive the trip as they do through SQLAlchemy."""
+    table = Table(
+        "bulk_awkward",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(64)),
+        Column("note", Text, nullable=True),
+        Column("data", JSON, nullable=True),
+        Column("blob", LargeBinary, nullable=True),
+        Column("flag", Boolean),
+        Column("at", DateTime(timezone=True)),
+    )
+    table.create(database.engine)
+    awkward = [
+        {
+            "name": "张三\tTab\nnewline\\backslash",
+            "note": "\\N",
+            "data": {"说明": "准予许可", "quote": "\"'", "list": [1, None, "\\N"], "day": "2026-11-23"},
+            "blob": b"\x00\x01\\\t\n\xff",
+            "flag": True,
+            "at": AT,
+        },
+        {"name": "", "note": None, "data": None, "blob": None, "flag": False, "at": AT},
+        {"name": "x", "note": "", "data": [], "blob": b"", "flag": True, "at": AT.astimezone(CHINA)},
+    ]
+    with database.session() as session:
+        insert_many(session, table, awkward)
+        session.execute(insert(table), awkward)
+    with database.session() as session:
+        rows = [tuple(row)[1:] for row in session.execute(select(table).order_by(table.c.id))]
+    assert rows[:3] == rows[3:]
+    assert rows[0][0] == awkward[0]["name"] and rows[0][1] == "\\N" and rows[1][1] is None
+    assert rows[0][2] == awkward[0]["data"] and bytes(rows[0][3]) == awkward[0]["blob"]
