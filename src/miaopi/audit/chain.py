@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import Integer, Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from miaopi.audit.models import GENESIS_HASH, AuditHead, AuditLogRecord
@@ -37,6 +37,14 @@ HEAD = cast(Table, AuditHead.__table__)
 HEAD_ID = 1
 
 _LIMITS = {"actor": 128, "action": 64, "target": 128, "outcome": 64}
+# The head's two statements, built once: every group commit of decided cases runs them.
+_ADVANCE = (
+    update(HEAD)
+    .where(HEAD.c.id == HEAD_ID)
+    .values(seq=HEAD.c.seq + bindparam("count", type_=Integer))
+    .returning(HEAD.c.seq, HEAD.c.entry_hash)
+)
+_SET_HASH = update(HEAD).where(HEAD.c.id == HEAD_ID).values(entry_hash=bindparam("last_hash"))
 
 
 class AuditError(Exception):
@@ -219,12 +227,8 @@ class AuditLog:
         if not records:
             return []
         prepared = [_checked(record) for record in records]
-        head = session.execute(
-            update(HEAD)
-            .where(HEAD.c.id == HEAD_ID)
-            .values(seq=HEAD.c.seq + len(prepared))
-            .returning(HEAD.c.seq, HEAD.c.entry_hash)
-        ).one_or_none()
+        connection = session.connection()
+        head = connection.execute(_ADVANCE, {"count": len(prepared)}).one_or_none()
         if head is None:
             raise AuditError("审计链头记录缺失：请先迁移数据库（miaopi init）")
         seq = int(head.seq) - len(prepared)
@@ -263,7 +267,7 @@ class AuditLog:
                 for entry in entries
             ],
         )
-        session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(entry_hash=prev_hash))
+        connection.execute(_SET_HASH, {"last_hash": prev_hash})
         return entries
 
     def head(self, session: Session) -> tuple[int, str] | None:
