@@ -18,6 +18,14 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Connections each engine keeps open, and how many more it may open for a while. Requests read the
+# store from the server's thread pool (40 threads): with SQLAlchemy's default of 5, every connection
+# past the fifth was closed when handed back, and the requests of real traffic (each from someone
+# whose token is not cached yet, so each looks it up) opened new ones, or queued for one. Measured
+# on PostgreSQL with two workers, 250 new applicants a second: p99 626–1,746 ms with 5 kept open,
+# 169–224 ms with 20. At most 40 per engine: two workers stay under PostgreSQL's 100 connections.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 CHECKPOINT_SECONDS = 0.1  # how often a busy group-commit writer copies the SQLite WAL back
 
 
@@ -51,6 +59,8 @@ def _engine(url: str, connect_args: dict[str, Any]) -> Engine:
     # hide_parameters: SQL errors and logs never carry the values (ID numbers, names) bound to a statement.
     return create_engine(
         url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_pre_ping=not url.startswith("sqlite"),
         connect_args=connect_args,
         hide_parameters=True,
