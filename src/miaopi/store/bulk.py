@@ -1,6 +1,6 @@
 """Many rows into one table, at the driver's speed.
 
-A stored decision is some thirty rows in six tables, and the group-commit writer stores hundreds of
+A stored decision is some twenty rows in six tables, and the group-commit writer stores hundreds of
 decisions a second. SQLAlchemy's ``session.execute(insert(table), rows)`` spends most of its time
 per row and per parameter in its statement machinery, not in the database. ``insert_many`` sends the
 rows straight to the driver — on PostgreSQL as a COPY, elsewhere as multi-row INSERTs — converting
