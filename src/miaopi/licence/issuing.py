@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -265,26 +265,30 @@ class LicenceIssuer:
         return records
 
 
+def _counter_upsert(dialect: Any) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE … RETURNING`` of one counter, built once per dialect."""
+    table = cast(Table, LicenceCounter.__table__)
+    return (
+        dialect.insert(table)
+        .values(name=bindparam("name"), value=bindparam("count", type_=Integer))
+        .on_conflict_do_update(
+            index_elements=[table.c.name], set_={"value": table.c.value + bindparam("count", type_=Integer)}
+        )
+        .returning(table.c.value)
+    )
+
+
+_UPSERTS = {"postgresql": _counter_upsert(postgresql), "sqlite": _counter_upsert(sqlite)}
+
+
 def _advance(session: Session, name: str, count: int) -> int:
     """Advance counter ``name`` by ``count`` in this transaction (its row stays locked until commit);
     returns the value before, i.e. the first of the ``count`` numbers now taken. One statement on
-    SQLite and PostgreSQL (an upsert returning the new value): it runs in every group commit that
-    issues a licence, while the database's write lock is held."""
+    SQLite and PostgreSQL (an upsert returning the new value, built once): it runs in every group
+    commit that issues a licence, while the database's write lock is held."""
     dialect = session.get_bind().dialect.name
-    table = cast(Table, LicenceCounter.__table__)
-    if dialect in ("postgresql", "sqlite"):
-        upsert = (
-            (postgresql if dialect == "postgresql" else sqlite).insert(table).values(name=name, value=count)
-        )
-        value = (
-            session.connection()
-            .execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[table.c.name], set_={"value": table.c.value + count}
-                ).returning(table.c.value)
-            )
-            .scalar_one()
-        )
+    if dialect in _UPSERTS:
+        value = session.connection().execute(_UPSERTS[dialect], {"name": name, "count": count}).scalar_one()
         return int(value) - count
     if session.get(LicenceCounter, name) is None:  # pragma: no cover - other databases
         session.execute(insert(LicenceCounter).values(name=name, value=0))
