@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from miaopi.auth import AuthError, Principal
@@ -33,7 +32,7 @@ class BearerPrincipal(HTTPBearer):
             cached = current.accounts.cached(token)
             if cached is not None:
                 return cached
-            return await run_in_threadpool(current.accounts.resolve, token)
+            return await current.accounts.resolve_async(token)
         except AuthError as error:
             raise HTTPException(401, error.message, headers={"WWW-Authenticate": "Bearer"}) from None
 

@@ -8,7 +8,9 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -162,25 +164,38 @@ class Accounts:
 
     def resolve(self, token: str) -> Principal:
         """The principal a bearer token stands for; cached briefly to keep requests cheap."""
-        digest = _digest(token)
-        now = time.monotonic()
         hit = self.cached(token)
         if hit is not None:
             return hit
+        digest = _digest(token)
         with self.database.engine.connect() as connection:
             row = connection.execute(_RESOLVE, {"digest": digest}).first()
+        return self._remember(digest, None if row is None else dict(row._mapping))
+
+    async def resolve_async(self, token: str) -> Principal:
+        """:meth:`resolve` from the event loop, without a worker thread (see ``miaopi.store.loop_reader``)."""
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        digest = _digest(token)
+        return self._remember(digest, await self.database.loop_reader.first(_RESOLVE, {"digest": digest}))
+
+    def _remember(self, digest: str, row: Mapping[str, Any] | None) -> Principal:
+        """The principal of a looked-up token row, cached; AuthError for no row or a dead token."""
+        now = time.monotonic()
         if row is None:
             raise AuthError("登录凭证无效")
-        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-        if row.revoked or expires <= dt.datetime.now(dt.UTC):
+        stored_expiry: dt.datetime = row["expires_at"]
+        expires = stored_expiry if stored_expiry.tzinfo else stored_expiry.replace(tzinfo=dt.UTC)
+        if row["revoked"] or expires <= dt.datetime.now(dt.UTC):
             raise AuthError("登录凭证已失效，请重新登录")
         principal = Principal(
-            account_id=row.id,
-            kind=row.kind,
-            login=row.login,
-            role=row.role,
-            subject_id=row.subject_id,
-            department=row.department,
+            account_id=row["id"],
+            kind=row["kind"],
+            login=row["login"],
+            role=row["role"],
+            subject_id=row["subject_id"],
+            department=row["department"],
         )
         with self._lock:
             if len(self._cache) > 100_000:

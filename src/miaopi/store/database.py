@@ -17,6 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from miaopi.store.loop_reader import LoopReader
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Connections each engine keeps open, and how many more it may open for a while. Requests read the
 # store from the server's thread pool (40 threads): with SQLAlchemy's default of 5, every connection
@@ -81,6 +83,7 @@ class Database:
             # Separate schemas keep concurrent users of one PostgreSQL database (tests, tenants) apart.
             connect_args["options"] = f"-csearch_path={search_path}"
         self.engine: Engine = _engine(url, connect_args)
+        self.loop_reader = LoopReader(self.engine, connect_args)  # reads from the event loop itself
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writer_sessions = self._sessions
         self._writer_engine: Engine | None = None  # SQLite file: the group-commit writer's own pool
@@ -170,6 +173,7 @@ class Database:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
 
     def dispose(self) -> None:
+        self.loop_reader.close()
         self.engine.dispose()
         if self._writer_engine is not None:
             self._writer_engine.dispose()

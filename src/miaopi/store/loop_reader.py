@@ -1,0 +1,118 @@
+"""Quick reads from the event loop itself, without a hop to a worker thread.
+
+A request that has to read one row before it can go on (a bearer token not in the cache yet: most
+requests of real traffic) used to read it in the server's thread pool. On PostgreSQL that thread
+then takes the GIL back from the busy event loop after every round trip, and the hop cost more
+than the read: two workers offered 400 new applicants a second answered 323–325/s (p50 1.6 s);
+reading on the event loop, 389/s. At 350/s both keep up: p99 312 → 166 ms.
+
+PostgreSQL: a few autocommit connections per event loop (psycopg's asyncio API), the statement
+compiled once. SQLite has no asynchronous driver here and a local indexed read takes about a tenth
+of a millisecond: it runs right there, on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.sql import Executable
+
+if TYPE_CHECKING:  # psycopg is installed with PostgreSQL (the ``postgres`` extra) only
+    import psycopg
+
+CONNECTIONS_PER_LOOP = 4
+
+
+class _Connections:
+    """One event loop's connections: idle ones in a queue, at most ``CONNECTIONS_PER_LOOP``."""
+
+    def __init__(self) -> None:
+        self.idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        self.opened = 0
+        self.all: list[psycopg.AsyncConnection[Any]] = []
+
+
+class LoopReader:
+    """``await reader.first(statement, parameters)``: the first row as a mapping, or ``None``."""
+
+    def __init__(self, engine: Engine, connect_args: Mapping[str, Any]) -> None:
+        self.engine = engine
+        self._connect_args = dict(connect_args)
+        self._loops: dict[asyncio.AbstractEventLoop, _Connections] = {}
+        self._sql: dict[Executable, str] = {}  # statement (a module constant) → its SQL, compiled once
+
+    async def first(self, statement: Executable, parameters: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.connect() as local:
+                row = local.execute(statement, dict(parameters)).first()
+            return None if row is None else dict(row._mapping)
+        import psycopg
+
+        sql = self._compiled(statement)
+        for attempt in (1, 2):
+            connection = await self._take()
+            try:
+                cursor = await connection.execute(sql, parameters)
+                found = await cursor.fetchone()
+                names = [column.name for column in cursor.description or ()]
+            except psycopg.OperationalError:  # the server restarted or the connection broke
+                self._forget(connection)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:  # cancelled mid-query, or a bad statement: not reused as it is
+                self._forget(connection)
+                raise
+            self._give_back(connection)
+            return None if found is None else dict(zip(names, found, strict=True))
+        return None  # pragma: no cover - the loop returns or raises
+
+    def close(self) -> None:
+        """Close every connection (synchronously: their loops may be gone)."""
+        for loop in list(self._loops):
+            self._close_loop(loop)
+
+    def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        for connection in self._loops.pop(loop).all:
+            connection.pgconn.finish()
+
+    def _compiled(self, statement: Executable) -> str:
+        sql = self._sql.get(statement)
+        if sql is None:
+            sql = self._sql[statement] = str(statement.compile(dialect=self.engine.dialect))  # type: ignore[attr-defined]
+        return sql
+
+    async def _take(self) -> psycopg.AsyncConnection[Any]:
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        connections = self._loops.get(loop)
+        if connections is None:  # a new event loop (a server starts one; tests start many)
+            for old in [old for old in self._loops if old.is_closed()]:
+                self._close_loop(old)
+            connections = self._loops[loop] = _Connections()
+        if connections.idle.empty() and connections.opened < CONNECTIONS_PER_LOOP:
+            connections.opened += 1
+            try:
+                _args, options = self.engine.dialect.create_connect_args(self.engine.url)
+                connection = await psycopg.AsyncConnection.connect(
+                    **{**options, **self._connect_args}, autocommit=True
+                )
+            except BaseException:
+                connections.opened -= 1
+                raise
+            connections.all.append(connection)
+            return connection
+        return await connections.idle.get()
+
+    def _give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._loops[asyncio.get_running_loop()].idle.put_nowait(connection)
+
+    def _forget(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        connections = self._loops[asyncio.get_running_loop()]
+        connections.opened -= 1
+        connections.all.remove(connection)
+        connection.pgconn.finish()
