@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+import miaopi.approval.writer as writer_module
 from miaopi.approval.models import Application, CaseStep
 from miaopi.approval.writer import CaseRows, CaseWriter
 from miaopi.audit import AuditLog, AuditRecord
@@ -256,3 +258,44 @@ def fcntl_lock_free(database: Database) -> bool:
     finally:
         os.close(descriptor)
     return True
+
+
+def test_uploaded_files_are_on_disk_before_their_case_commits(
+    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each case's uploads, and the directories that name them, are synced before the commit; a
+    case whose upload is gone fails alone, the others are stored."""
+    uploads = tmp_path / "uploads"
+    (uploads / "ab").mkdir(parents=True)
+    photo, scan = uploads / "ab" / "photo", uploads / "ab" / "scan"
+    photo.write_bytes(b"\xff\xd8 photo")
+    scan.write_bytes(b"%PDF scan")
+    events: list[str] = []  # what reached the disk, and when the rows went in
+    real_fsync, real_insert = os.fsync, writer_module.insert_cases
+
+    def fsync(descriptor: int) -> None:
+        events.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    def insert_cases(*args: Any, **kwargs: Any) -> None:
+        events.append("insert")
+        real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(writer_module.os, "fsync", fsync)
+    monkeypatch.setattr(writer_module, "insert_cases", insert_cases)
+    commits = count_commits(sqlite_database)
+    writer = CaseWriter(sqlite_database, AuditLog(), autostart=False)
+    with_photo, lost, with_scan = rows("C1", "k1"), rows("C2", "k2"), rows("C3", "k3")
+    with_photo.files.append(photo)
+    lost.files.append(uploads / "ab" / "gone")
+    with_scan.files.append(scan)
+    futures = [writer.submit(case) for case in (with_photo, lost, with_scan)]
+    writer.start()
+    assert futures[0].result(timeout=30) is None and futures[2].result(timeout=30) is None
+    with pytest.raises(FileNotFoundError):
+        futures[1].result(timeout=30)
+    assert len(commits) == 1
+    synced_first = set(events[: events.index("insert")])
+    assert {str(photo), str(scan), str(uploads / "ab"), str(uploads)} <= synced_first
+    with sqlite_database.session() as session:
+        assert set(session.scalars(select(Application.case_no))) == {"C1", "C3"}

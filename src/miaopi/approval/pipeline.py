@@ -238,8 +238,14 @@ class ApprovalService:
         try:
             held = shared.records(licences) if licences is not None and licences in shared.reads else []
             held = self._own_licences(item, application.applicant.id, today) + held
+            uploads: list[Path] = []
             materials = check_materials(
-                item, application.materials, application.commitments, held, today, self._store_upload
+                item,
+                application.materials,
+                application.commitments,
+                held,
+                today,
+                lambda content: self._store_upload(content, uploads),
             )
             marks["materials"] = time.perf_counter_ns()
             evaluation = plan.evaluate(plan.gather(shared, form, today))
@@ -292,6 +298,7 @@ class ApprovalService:
                 )
             )
         rows.licence_uses.extend(evidence_uses(case_no, materials.materials, decided_at))
+        rows.files.extend(uploads)
         return decision, rows
 
     def _wanted_own_licences(self, item_code: str) -> list[str]:
@@ -364,9 +371,12 @@ class ApprovalService:
             self._plans[key] = plan
         return plan
 
-    def _store_upload(self, content: bytes) -> str:
+    def _store_upload(self, content: bytes, stored: list[Path]) -> str:
+        """Keep an uploaded file under its SHA-256 (once for equal content); its path goes on ``stored``:
+        the case writer syncs it to disk before the case that refers to it commits."""
         digest = hashlib.sha256(content).hexdigest()
         path = self.uploads / digest[:2] / digest
+        stored.append(path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             # A private temporary name: concurrent uploads of the same content must not collide.

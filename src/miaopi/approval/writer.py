@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, select, tuple_
@@ -61,6 +63,7 @@ class CaseRows:
     audit: AuditRecord
     licences: list[LicenceRequest] = field(default_factory=list)  # issued in the batch's transaction
     licence_uses: list[dict[str, Any]] = field(default_factory=list)  # licences that satisfied materials
+    files: list[Path] = field(default_factory=list)  # uploaded materials: on disk before the commit
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         value = getattr(self, name)
@@ -71,6 +74,34 @@ class CaseRows:
 class _Job:
     rows: CaseRows
     done: Future[None] = field(default_factory=Future)
+
+
+def _synced(batch: list[_Job]) -> list[_Job]:
+    """The jobs whose uploaded files are now on disk (``fsync`` of each file, then once of each
+    directory, for the names): a case answered as stored keeps its materials through a power cut.
+    A job whose file cannot be synced fails alone."""
+    kept: list[_Job] = []
+    directories: set[Path] = set()
+    for job in batch:
+        try:
+            for path in job.rows.files:
+                _fsync(path, os.O_RDONLY)
+                directories.update((path.parent, path.parent.parent))  # uploads/ab/<sha256>
+        except OSError as error:
+            job.done.set_exception(error)
+            continue
+        kept.append(job)
+    for directory in directories:
+        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
+    return kept
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def insert_cases(
@@ -156,9 +187,14 @@ class CaseWriter:
 
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
+            batch[:] = _synced(batch)  # before the write lock: other writers need not wait for the disk
+            if not batch:
+                return
             with self.database.write_session() as session:
                 if take_waiting:
+                    taken = len(batch)
                     self._take_waiting(batch)
+                    batch[taken:] = _synced(batch[taken:])
                 insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
