@@ -179,7 +179,9 @@ def test_four_eyes_items_need_a_second_reviewer_to_confirm(world: World) -> None
     assert steps[-1] == "decided"
 
 
-def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(world: World) -> None:
+def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(
+    world: World, fsynced: list[str]
+) -> None:
     from tests.approval.test_applications import PHOTO
 
     case_no = submit(world, ALICE, materials=[])["case_no"]  # no photo: review, materials missing
@@ -224,6 +226,8 @@ def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(w
     assert corrected.status_code == 200, corrected.text
     recheck = corrected.json()["recheck"]
     assert recheck["status"] == "approved" and recheck["reasons"] == []
+    (photo,) = [material["stored"] for material in recheck["materials"] if material.get("stored")]
+    assert str((world.data_dir / photo).resolve()) in fsynced  # on disk before the correction was stored
     again = world.http.post(
         f"/api/v1/applications/{case_no}/correction", json={}, headers=world.headers(ALICE)
     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from miaopi.approval.intake import ApplicationIn, IntakeError, validate_form
 from miaopi.approval.materials import check_materials
 from miaopi.approval.models import Application, CaseStep
-from miaopi.approval.writer import CaseRows, CaseWriter, Issuing
+from miaopi.approval.writer import CaseRows, CaseWriter, Issuing, sync_files
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.auth import Principal, Verifier
 from miaopi.catalog import Catalog, Evaluation, Item, Outcome, Plan, TimeLimit, Version
@@ -177,6 +177,7 @@ class ApprovalService:
         """Re-run the automatic checks on a corrected application of an existing case (补正). Nothing
         is stored as a new case; the reads are logged under the original case number."""
         decision, rows = self.prepare(principal, application)
+        sync_files(rows.files)  # the correction that refers to them commits next
         with self.database.session() as session:
             write_records(session, [dataclasses.replace(record, case_no=case_no) for record in rows.access])
         return {

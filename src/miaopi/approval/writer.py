@@ -77,23 +77,32 @@ class _Job:
 
 
 def _synced(batch: list[_Job]) -> list[_Job]:
-    """The jobs whose uploaded files are now on disk (``fsync`` of each file, then once of each
-    directory, for the names): a case answered as stored keeps its materials through a power cut.
-    A job whose file cannot be synced fails alone."""
+    """The jobs whose uploaded files are now on disk (see :func:`sync_files`); a job whose file
+    cannot be synced fails alone."""
     kept: list[_Job] = []
-    directories: set[Path] = set()
     for job in batch:
         try:
             for path in job.rows.files:
                 _fsync(path, os.O_RDONLY)
-                directories.update((path.parent, path.parent.parent))  # uploads/ab/<sha256>
         except OSError as error:
             job.done.set_exception(error)
             continue
         kept.append(job)
-    for directory in directories:
-        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
+    _sync_directories([path for job in kept for path in job.rows.files])
     return kept
+
+
+def sync_files(paths: Sequence[Path]) -> None:
+    """``fsync`` uploaded files, then (once each) the directories that name them: a case or a
+    correction answered as stored keeps its materials through a power cut."""
+    for path in paths:
+        _fsync(path, os.O_RDONLY)
+    _sync_directories(paths)
+
+
+def _sync_directories(paths: Sequence[Path]) -> None:
+    for directory in {folder for path in paths for folder in (path.parent, path.parent.parent)}:
+        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)  # uploads/ab/<sha256>: both levels
 
 
 def _fsync(path: Path, flags: int) -> None:
