@@ -22,10 +22,11 @@ from miaopi.store.loop_reader import LoopReader
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Connections each engine keeps open, and how many more it may open for a while. Requests read the
 # store from the server's thread pool (40 threads): with SQLAlchemy's default of 5, every connection
-# past the fifth was closed when handed back, and the requests of real traffic (each from someone
-# whose token is not cached yet, so each looks it up) opened new ones, or queued for one. Measured
-# on PostgreSQL with two workers, 250 new applicants a second: p99 626–1,746 ms with 5 kept open,
-# 169–224 ms with 20. At most 40 per engine: two workers stay under PostgreSQL's 100 connections.
+# past the fifth was closed when handed back, and bursts of reads opened new ones, or queued for one.
+# Measured while token lookups still ran in that pool (they now run on the event loop, see
+# ``loop_reader``), PostgreSQL, two workers, 250 new applicants a second: p99 626–1,746 ms with 5
+# kept open, 169–224 ms with 20. At most 40 per engine, plus the loop reader's 4 per event loop: two
+# workers stay under PostgreSQL's 100 connections.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 CHECKPOINT_SECONDS = 0.1  # how often a busy group-commit writer copies the SQLite WAL back
