@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-import miaopi.approval.writer as writer_module
 from miaopi.api import create_app
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment
@@ -45,17 +43,3 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     with serving(create_app(deployment)) as http:
         yield World(deployment, http, data_dir)
     deployment.close()
-
-
-@pytest.fixture
-def fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths the case writer's uploads syncing reaches with ``os.fsync``, in order."""
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(descriptor: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
-        real_fsync(descriptor)
-
-    monkeypatch.setattr(writer_module.os, "fsync", fsync)
-    return synced

@@ -15,7 +15,7 @@ from sqlalchemy import select, text, update
 
 from miaopi.api.applications import DecisionOut
 from miaopi.approval import ApplicationIn, replay
-from miaopi.approval.models import Application, CaseEvidence
+from miaopi.approval.models import Application, CaseEvidence, Upload
 from miaopi.approval.pipeline import new_case_no
 from miaopi.audit import AuditLog
 from miaopi.sharing.models import AccessLogEntry
@@ -389,11 +389,64 @@ def test_the_request_hash_is_unchanged_for_keys_stored_before() -> None:
     assert application.request_hash() == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_an_uploaded_material_is_on_disk_before_its_case_is_answered(
-    world: World, fsynced: list[str]
+def test_an_uploaded_material_is_stored_with_its_case_and_only_those_who_may_see_it_download_it(
+    world: World,
 ) -> None:
     decision = submit(world, ALICE)
-    (stored,) = [material["stored"] for material in decision["materials"] if material.get("stored")]
-    upload = (world.data_dir / stored).resolve()
-    assert upload.read_bytes() == b"\xff\xd8jpeg"
-    assert {str(upload), str(upload.parent), str(upload.parent.parent)} <= set(fsynced)
+    (photo,) = [material for material in decision["materials"] if material["status"] == "uploaded"]
+    content = b"\xff\xd8jpeg"
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    assert photo == {
+        "name": "近期照片",
+        "required": True,
+        "status": "uploaded",
+        "trust": "C",
+        "filename": "photo.jpg",
+        "content_type": "image/jpeg",
+        "size": len(content),
+        "content_hash": digest,
+    }
+    with world.deployment.database.session() as session:  # committed with the case
+        assert session.get(Upload, digest).content == content  # type: ignore[union-attr]
+    assert not (world.data_dir / "uploads").exists()
+    url = f"/api/v1/applications/{decision['case_no']}/uploads/{digest}"
+    civil = world.officer("civil-reader", "civil_affairs")
+    for headers in (world.headers(ALICE), civil):
+        download = world.http.get(url, headers=headers)
+        assert download.status_code == 200 and download.content == content
+        assert download.headers["content-type"] == "image/jpeg"
+        assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''photo.jpg"
+        assert download.headers["x-content-type-options"] == "nosniff"
+    police = world.officer("police-reader", "public_security")
+    for headers in (world.headers(EVE), police):  # another applicant, another department
+        assert world.http.get(url, headers=headers).status_code == 404
+    assert world.http.get(url).status_code == 401
+    other = "sha256:" + hashlib.sha256(b"not this case's").hexdigest()
+    missing = world.http.get(
+        f"/api/v1/applications/{decision['case_no']}/uploads/{other}", headers=world.headers(ALICE)
+    )
+    assert missing.status_code == 404 and "没有内容摘要为" in missing.json()["error"]["message"]
+    malformed = world.http.get(
+        f"/api/v1/applications/{decision['case_no']}/uploads/photo.jpg", headers=world.headers(ALICE)
+    )
+    assert malformed.status_code == 422
+
+
+def test_an_upload_of_a_type_not_shown_in_browsers_downloads_as_bytes(world: World) -> None:
+    page = {
+        "name": "近期照片",
+        "file": {
+            "filename": "照片.html",
+            "content_type": "text/html",
+            "content_base64": base64.b64encode(b"<script>x</script>").decode(),
+        },
+    }
+    decision = submit(world, ALICE, materials=[page])
+    (upload,) = [material for material in decision["materials"] if material["status"] == "uploaded"]
+    download = world.http.get(
+        f"/api/v1/applications/{decision['case_no']}/uploads/{upload['content_hash']}",
+        headers=world.headers(ALICE),
+    )
+    assert download.status_code == 200 and download.content == b"<script>x</script>"
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''%E7%85%A7%E7%89%87.html"

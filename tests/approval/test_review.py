@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 from miaopi.approval import replay
@@ -179,9 +180,7 @@ def test_four_eyes_items_need_a_second_reviewer_to_confirm(world: World) -> None
     assert steps[-1] == "decided"
 
 
-def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(
-    world: World, fsynced: list[str]
-) -> None:
+def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(world: World) -> None:
     from tests.approval.test_applications import PHOTO
 
     case_no = submit(world, ALICE, materials=[])["case_no"]  # no photo: review, materials missing
@@ -226,8 +225,13 @@ def test_correction_is_told_at_once_rechecked_and_returns_to_the_same_reviewer(
     assert corrected.status_code == 200, corrected.text
     recheck = corrected.json()["recheck"]
     assert recheck["status"] == "approved" and recheck["reasons"] == []
-    (photo,) = [material["stored"] for material in recheck["materials"] if material.get("stored")]
-    assert str((world.data_dir / photo).resolve()) in fsynced  # on disk before the correction was stored
+    (photo,) = [material for material in recheck["materials"] if material["status"] == "uploaded"]
+    # Stored before the correction that refers to it; the reviewer downloads it from the case.
+    download = world.http.get(
+        f"/api/v1/applications/{case_no}/uploads/{photo['content_hash']}", headers=civil
+    )
+    assert download.status_code == 200 and download.headers["content-type"] == "image/jpeg"
+    assert "sha256:" + hashlib.sha256(download.content).hexdigest() == photo["content_hash"]
     again = world.http.post(
         f"/api/v1/applications/{case_no}/correction", json={}, headers=world.headers(ALICE)
     )

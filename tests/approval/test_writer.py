@@ -11,14 +11,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-import miaopi.approval.writer as writer_module
-from miaopi.approval.models import Application, CaseStep
+from miaopi.approval.models import Application, CaseStep, Upload
+from miaopi.approval.uploads import content_hash, upload_row
 from miaopi.approval.writer import CaseRows, CaseWriter
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.store import Database
@@ -260,36 +259,28 @@ def fcntl_lock_free(database: Database) -> bool:
     return True
 
 
-def test_uploaded_files_are_on_disk_before_their_case_commits(
-    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsynced: list[str]
-) -> None:
-    """Each case's uploads, and the directories that name them, are synced before the commit; a
-    case whose upload is gone fails alone, the others are stored."""
-    uploads = tmp_path / "uploads"
-    (uploads / "ab").mkdir(parents=True)
-    photo, scan = uploads / "ab" / "photo", uploads / "ab" / "scan"
-    photo.write_bytes(b"\xff\xd8 photo")
-    scan.write_bytes(b"%PDF scan")
-    real_insert = writer_module.insert_cases
-
-    def insert_cases(*args: Any, **kwargs: Any) -> None:
-        fsynced.append("insert")  # when the rows went in, among what reached the disk
-        real_insert(*args, **kwargs)
-
-    monkeypatch.setattr(writer_module, "insert_cases", insert_cases)
-    commits = count_commits(sqlite_database)
-    writer = CaseWriter(sqlite_database, AuditLog(), autostart=False)
-    with_photo, lost, with_scan = rows("C1", "k1"), rows("C2", "k2"), rows("C3", "k3")
-    with_photo.files.append(photo)
-    lost.files.append(uploads / "ab" / "gone")
-    with_scan.files.append(scan)
-    futures = [writer.submit(case) for case in (with_photo, lost, with_scan)]
+def test_uploads_commit_with_their_cases_once_per_content(database: Database) -> None:
+    """Each case's uploads are stored in its batch's transaction: equal content once, content stored
+    before kept as it is, and the upload of a case that failed to store is not kept."""
+    photo, scan, orphan = b"\xff\xd8 photo", b"%PDF scan", b"\xff\xd8 only the repeat sent this"
+    CaseWriter(database, AuditLog()).store(with_uploads(rows("OLD", "k-old"), scan))
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+    commits = count_commits(database)
+    futures = [
+        writer.submit(with_uploads(rows("C1", "k1"), photo)),
+        writer.submit(with_uploads(rows("C2", "k2"), photo, scan)),
+        writer.submit(with_uploads(rows("AGAIN", "k-old"), orphan)),  # a repeated key: fails alone
+    ]
     writer.start()
-    assert futures[0].result(timeout=30) is None and futures[2].result(timeout=30) is None
-    with pytest.raises(FileNotFoundError):
-        futures[1].result(timeout=30)
-    assert len(commits) == 1
-    synced_first = set(fsynced[: fsynced.index("insert")])
-    assert {str(photo), str(scan), str(uploads / "ab"), str(uploads)} <= synced_first
-    with sqlite_database.session() as session:
-        assert set(session.scalars(select(Application.case_no))) == {"C1", "C3"}
+    assert futures[0].result(timeout=30) is None and futures[1].result(timeout=30) is None
+    with pytest.raises(IntegrityError):
+        futures[2].result(timeout=30)
+    assert len(commits) == 2  # the failed batch, then the rest as one
+    with database.session() as session:
+        stored = {row.content_hash: (row.content, row.size) for row in session.scalars(select(Upload))}
+    assert stored == {content_hash(photo): (photo, len(photo)), content_hash(scan): (scan, len(scan))}
+
+
+def with_uploads(case: CaseRows, *contents: bytes) -> CaseRows:
+    case.uploads.extend(upload_row(content_hash(content), content, NOW) for content in contents)
+    return case

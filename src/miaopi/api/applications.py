@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, cast
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import Path as PathParameter
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -23,11 +26,14 @@ from miaopi.approval import (
 )
 from miaopi.approval.models import Application
 from miaopi.approval.pipeline import STATUS_LABELS, decision_of, may_see
+from miaopi.approval.uploads import find_upload
 from miaopi.deployment import Deployment
 from miaopi.review import RatingIn, ReviewConflict
 from miaopi.review.corrections import CorrectionSubmissionIn
 
 router = APIRouter(tags=["秒批"])
+# Uploads served with their own type: images and PDF; anything else as bytes to save.
+SERVED_TYPES = re.compile(r"image/(jpeg|png|gif|webp)|application/pdf")
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
 
 
@@ -130,6 +136,46 @@ def read_case(case_no: str, who: CurrentPrincipal, current: CurrentDeployment) -
         return DecisionOut.of(current.approval.case(who, case_no))
     except LookupError as error:
         raise HTTPException(404, str(error)) from None
+
+
+@router.get(
+    "/applications/{case_no}/uploads/{content_hash}",
+    response_class=Response,
+    summary="下载办件的上传材料（申请人本人、本部门工作人员）",
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "上传时的文件"}},
+)
+def download_upload(
+    case_no: str,
+    content_hash: Annotated[
+        str, PathParameter(pattern=r"^sha256:[0-9a-f]{64}$", description="材料的 content_hash")
+    ],
+    who: CurrentPrincipal,
+    current: CurrentDeployment,
+) -> Response:
+    """A file the applicant uploaded with the case or with a correction (补正), as it was uploaded.
+    Always a download (``attachment``, ``nosniff``): content an applicant sent is never rendered as
+    a page of this site."""
+    with current.database.session() as session:
+        case = session.get(Application, case_no)
+        if case is None or not may_see(who, case):
+            raise HTTPException(404, f"没有找到办件 {case_no}")
+        materials = [*case.materials]
+        for correction in current.corrections.of_case(case_no):
+            materials.extend(cast(list[dict[str, Any]], (correction.recheck or {}).get("materials", [])))
+        upload = find_upload(session, materials, content_hash)
+    if upload is None:
+        raise HTTPException(404, f"办件 {case_no} 没有内容摘要为 {content_hash} 的上传材料")
+    media_type = (
+        upload.content_type if SERVED_TYPES.fullmatch(upload.content_type) else "application/octet-stream"
+    )
+    return Response(
+        upload.content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(upload.filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post(

@@ -9,12 +9,12 @@ data), C uploaded by the applicant, D made by the applicant with a commitment.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from miaopi.approval.intake import IntakeError, MaterialIn
+from miaopi.approval.uploads import content_hash
 from miaopi.catalog import Item
 from miaopi.catalog.model import Material, MaterialSource
 
@@ -45,8 +45,10 @@ def check_materials(
     commitments: Sequence[str],
     held: Sequence[dict[str, Any]],
     on: dt.date,
-    store_upload: Callable[[bytes], str],
+    keep_upload: Callable[[str, bytes], None],
 ) -> MaterialsCheck:
+    """What each of the item's materials is satisfied by. An uploaded file is handed to
+    ``keep_upload`` with its content hash (stored with the case); IntakeError names a bad material."""
     by_name = {material.name: material for material in item.materials}
     given: dict[str, tuple[int, MaterialIn]] = {}
     for index, offered in enumerate(provided):
@@ -87,13 +89,15 @@ def check_materials(
                     raise IntakeError(f"materials[{index}].file.content_base64", str(error)) from None
                 if not content:
                     raise IntakeError(f"materials[{index}].file", "上传的文件为空")
+                digest = content_hash(content)
+                keep_upload(digest, content)
                 entry.update(
                     status="uploaded",
                     trust="C",
                     filename=supplied.file.filename,
+                    content_type=supplied.file.content_type,
                     size=len(content),
-                    content_hash="sha256:" + hashlib.sha256(content).hexdigest(),
-                    stored=store_upload(content),
+                    content_hash=digest,
                 )
         elif material.source is MaterialSource.SHARED:
             entry.update(status="shared", trust="A")

@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miaopi.store.base import Base
@@ -93,3 +104,15 @@ class CaseStep(Base):
     label: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(80))
+
+
+class Upload(Base):
+    """An uploaded material (上传材料), once per content: stored in the transaction of the case or the
+    correction that first refers to it, so a case answered as stored has its materials too."""
+
+    __tablename__ = "approval_upload"
+
+    content_hash: Mapped[str] = mapped_column(String(80), primary_key=True)  # sha256:<hex>
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +26,8 @@ from sqlalchemy.orm import Session
 from miaopi.approval.intake import ApplicationIn, IntakeError, validate_form
 from miaopi.approval.materials import check_materials
 from miaopi.approval.models import Application, CaseStep
-from miaopi.approval.writer import CaseRows, CaseWriter, Issuing, sync_files
+from miaopi.approval.uploads import store_uploads, upload_row
+from miaopi.approval.writer import CaseRows, CaseWriter, Issuing
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.auth import Principal, Verifier
 from miaopi.catalog import Catalog, Evaluation, Item, Outcome, Plan, TimeLimit, Version
@@ -123,7 +122,6 @@ class ApprovalService:
         exchange: SharingExchange,
         verifier: Verifier,
         deadline: Deadline,
-        uploads: Path,
         audit: AuditLog | None = None,
         today: Callable[[], dt.date] = china_today,
     ) -> None:
@@ -132,7 +130,6 @@ class ApprovalService:
         self.exchange = exchange
         self.verifier = verifier
         self.deadline = deadline
-        self.uploads = uploads
         self.audit = audit or AuditLog()
         self.writer = CaseWriter(database, self.audit)
         # Parquet sources answer from memory; only then may a decision run on the event loop itself.
@@ -177,8 +174,8 @@ class ApprovalService:
         """Re-run the automatic checks on a corrected application of an existing case (补正). Nothing
         is stored as a new case; the reads are logged under the original case number."""
         decision, rows = self.prepare(principal, application)
-        sync_files(rows.files)  # the correction that refers to them commits next
-        with self.database.session() as session:
+        with self.database.session() as session:  # committed before the correction that refers to them
+            store_uploads(session, rows.uploads)
             write_records(session, [dataclasses.replace(record, case_no=case_no) for record in rows.access])
         return {
             "status": decision.status,
@@ -239,14 +236,14 @@ class ApprovalService:
         try:
             held = shared.records(licences) if licences is not None and licences in shared.reads else []
             held = self._own_licences(item, application.applicant.id, today) + held
-            uploads: list[Path] = []
+            uploads: list[dict[str, Any]] = []
             materials = check_materials(
                 item,
                 application.materials,
                 application.commitments,
                 held,
                 today,
-                lambda content: self._store_upload(content, uploads),
+                lambda digest, content: uploads.append(upload_row(digest, content, submitted_at)),
             )
             marks["materials"] = time.perf_counter_ns()
             evaluation = plan.evaluate(plan.gather(shared, form, today))
@@ -299,7 +296,7 @@ class ApprovalService:
                 )
             )
         rows.licence_uses.extend(evidence_uses(case_no, materials.materials, decided_at))
-        rows.files.extend(uploads)
+        rows.uploads.extend(uploads)
         return decision, rows
 
     def _wanted_own_licences(self, item_code: str) -> list[str]:
@@ -371,20 +368,6 @@ class ApprovalService:
             )
             self._plans[key] = plan
         return plan
-
-    def _store_upload(self, content: bytes, stored: list[Path]) -> str:
-        """Keep an uploaded file under its SHA-256 (once for equal content); its path goes on ``stored``:
-        the case writer syncs it to disk before the case that refers to it commits."""
-        digest = hashlib.sha256(content).hexdigest()
-        path = self.uploads / digest[:2] / digest
-        stored.append(path)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A private temporary name: concurrent uploads of the same content must not collide.
-            temporary = path.with_name(f"{digest}.{secrets.token_hex(6)}.part")
-            temporary.write_bytes(content)
-            temporary.replace(path)
-        return f"uploads/{digest[:2]}/{digest}"
 
     def _rows(
         self,

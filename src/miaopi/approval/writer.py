@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, select, tuple_
@@ -27,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
+from miaopi.approval.uploads import store_uploads
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
@@ -63,7 +62,7 @@ class CaseRows:
     audit: AuditRecord
     licences: list[LicenceRequest] = field(default_factory=list)  # issued in the batch's transaction
     licence_uses: list[dict[str, Any]] = field(default_factory=list)  # licences that satisfied materials
-    files: list[Path] = field(default_factory=list)  # uploaded materials: on disk before the commit
+    uploads: list[dict[str, Any]] = field(default_factory=list)  # uploaded materials, stored with the case
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         value = getattr(self, name)
@@ -76,48 +75,12 @@ class _Job:
     done: Future[None] = field(default_factory=Future)
 
 
-def _synced(batch: list[_Job]) -> list[_Job]:
-    """The jobs whose uploaded files are now on disk (see :func:`sync_files`); a job whose file
-    cannot be synced fails alone."""
-    kept: list[_Job] = []
-    for job in batch:
-        try:
-            for path in job.rows.files:
-                _fsync(path, os.O_RDONLY)
-        except OSError as error:
-            job.done.set_exception(error)
-            continue
-        kept.append(job)
-    _sync_directories([path for job in kept for path in job.rows.files])
-    return kept
-
-
-def sync_files(paths: Sequence[Path]) -> None:
-    """``fsync`` uploaded files, then (once each) the directories that name them: a case or a
-    correction answered as stored keeps its materials through a power cut."""
-    for path in paths:
-        _fsync(path, os.O_RDONLY)
-    _sync_directories(paths)
-
-
-def _sync_directories(paths: Sequence[Path]) -> None:
-    for directory in {folder for path in paths for folder in (path.parent, path.parent.parent)}:
-        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)  # uploads/ab/<sha256>: both levels
-
-
-def _fsync(path: Path, flags: int) -> None:
-    descriptor = os.open(path, flags)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def insert_cases(
     session: Session, audit: AuditLog, cases: Sequence[CaseRows], issuer: Issuing | None = None
 ) -> None:
     """Insert decided cases in the caller's transaction: one statement per table, the licences the
     approvals issue (numbered, signed and stored by ``issuer``), one audit append."""
+    store_uploads(session, [upload for case in cases for upload in case.uploads])
     for name, table in TABLES:
         rows = [row for case in cases for row in case.rows(name)]
         if rows:
@@ -196,14 +159,9 @@ class CaseWriter:
 
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
-            batch[:] = _synced(batch)  # before the write lock: other writers need not wait for the disk
-            if not batch:
-                return
             with self.database.write_session() as session:
                 if take_waiting:
-                    taken = len(batch)
                     self._take_waiting(batch)
-                    batch[taken:] = _synced(batch[taken:])
                 insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from miaopi import __version__
 from miaopi.approval import ApprovalService, china_today
+from miaopi.approval.uploads import import_files as import_upload_files
 from miaopi.auth import (
     VERIFY_DEPARTMENT,
     VERIFY_PURPOSE,
@@ -63,7 +64,11 @@ def initialise(settings: Settings, progress: ProgressCallback | None = None) -> 
     data_dir = settings.data_dir
     if settings.marker.exists():
         report("迁移数据库结构", 0, 1)
-        Database(settings.database_url).migrate()
+        database = Database(settings.database_url)
+        database.migrate()
+        if (data_dir / "uploads").is_dir():  # kept as files before migration 0015
+            import_upload_files(database, data_dir / "uploads")
+        database.dispose()
         report("迁移数据库结构", 1, 1)
         return False
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -204,7 +209,6 @@ class Deployment:
             exchange=exchange,
             verifier=verifier,
             deadline=deadline,
-            uploads=settings.data_dir / "uploads",
             today=today,
         )
         try:

@@ -88,7 +88,7 @@ class Candidate:
         return entry
 
 
-def _no_upload(_content: bytes) -> str:
+def _no_upload(_digest: str, _content: bytes) -> None:
     raise AssertionError("a proactive case uploads nothing")
 
 

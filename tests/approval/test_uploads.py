@@ -1,0 +1,52 @@
+"""Uploads kept as files before migration 0015 are read into the case store when the deployment is
+next set up; nothing is deleted."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from miaopi.approval.models import Upload
+from miaopi.config import load_settings
+from miaopi.deployment import initialise
+from miaopi.store import Database
+from tests.approval.world import write_world
+
+
+def keep_as_file(uploads: Path, content: bytes, name: str | None = None) -> Path:
+    digest = hashlib.sha256(content).hexdigest()
+    path = uploads / digest[:2] / (name or digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_files_uploaded_before_are_read_into_the_case_store(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data_dir = tmp_path / "data"
+    write_world(data_dir)
+    uploads = data_dir / "uploads"
+    photos = [f"照片 {n}".encode() * 100 for n in range(150)]  # more than one batch of 100
+    for photo in photos:
+        keep_as_file(uploads, photo)
+    tampered = keep_as_file(uploads, b"what the name promised")
+    tampered.write_bytes(b"something else")
+    keep_as_file(uploads, b"half written", name=f"{'0' * 64}.3fa1c2.part")  # an upload cut short
+    settings = load_settings(data_dir, database_url)
+
+    assert initialise(settings) is False  # an existing deployment: migrated, and its files read in
+
+    database = Database(settings.database_url)
+    with database.session() as session:
+        stored = {row.content_hash: row.content for row in session.scalars(select(Upload))}
+    database.dispose()
+    assert stored == {"sha256:" + hashlib.sha256(photo).hexdigest(): photo for photo in photos}
+    assert not uploads.exists()
+    kept = data_dir / "uploads.imported"
+    assert len([path for path in kept.glob("*/*") if path.is_file()]) == len(photos) + 2  # nothing deleted
+    assert "上传材料文件内容与文件名不符，未导入" in caplog.text
+    assert initialise(settings) is False  # once: nothing left to read in
