@@ -110,3 +110,19 @@ def test_awkward_values_are_stored_as_sqlalchemy_stores_them(database: Database)
     assert rows[:3] == rows[3:]
     assert rows[0][0] == awkward[0]["name"] and rows[0][1] == "\\N" and rows[1][1] is None
     assert rows[0][2] == awkward[0]["data"] and bytes(rows[0][3]) == awkward[0]["blob"]
+
+
+def test_rows_already_stored_are_skipped_only_when_asked(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)  # SQLite: several statements
+    with database.session() as session:
+        insert_many(session, LOG, [entry(seq) for seq in (2, 5)])
+    changed = {**entry(5), "actor": "someone else"}  # a key stored before: the stored row stays
+    with database.session() as session:
+        insert_many(session, LOG, [entry(seq) for seq in range(1, 5)] + [changed], skip_existing=True)
+    actors = [row[2] for row in stored(database, range(1, 6))]
+    assert actors == [f"applicant:{seq}" for seq in range(1, 6)]
+    with pytest.raises(IntegrityError), database.session() as session:
+        insert_many(session, LOG, [entry(6), entry(5)])  # without it, a stored key fails the insert
+    assert stored(database, range(6, 7)) == []

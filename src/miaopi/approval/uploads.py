@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Upload
 from miaopi.store import Database
-from miaopi.store.insert_new import insert_new
+from miaopi.store.bulk import insert_many
 
 UPLOADS = cast(Table, Upload.__table__)
 _FILE_NAME = re.compile(r"[0-9a-f]{64}")
@@ -40,8 +40,8 @@ def upload_row(digest: str, content: bytes, at: dt.datetime) -> dict[str, Any]:
 
 def store_uploads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store uploads in the caller's transaction; content stored before is kept as it is."""
-    unique = list({row["content_hash"]: row for row in rows}.values())
-    insert_new(session, UPLOADS, unique, ["content_hash"], [UPLOADS.c.content_hash])
+    unique = list({row["content_hash"]: row for row in rows}.values())  # equal content, once
+    insert_many(session, UPLOADS, unique, skip_existing=True)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class _Statement:
     defaults: list[Any]  # values of the columns left out of the rows that have a Python default
     row_sql: str  # one row's placeholders: (?, ?, …), for several rows in one statement
     copy_sql: str  # PostgreSQL: COPY … FROM STDIN into the same columns
+    primary_key: str  # the primary key's columns, for ON CONFLICT
 
     def sql_for(self, count: int) -> str:
         """The statement inserting ``count`` rows at once."""
@@ -70,13 +71,18 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
         defaults=[value for _, value in defaults],
         row_sql=row_sql,
         copy_sql=copy_sql,
+        primary_key=", ".join(preparer.quote(column.name) for column in table.primary_key.columns),
     )
     _statements[cache_key] = statement
     return statement
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) in the session's transaction."""
+def insert_many(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_existing: bool = False
+) -> None:
+    """Insert ``rows`` (all with the same keys) in the session's transaction. With ``skip_existing``,
+    a row whose primary key is stored already is left out (``ON CONFLICT DO NOTHING``; rows whose
+    keys repeat within ``rows`` must be left out by the caller)."""
     if not rows:
         return
     connection = session.connection()
@@ -93,7 +99,7 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     assert driver is not None
     cursor = driver.cursor()
     try:
-        if dialect.name == "postgresql":
+        if dialect.name == "postgresql" and not skip_existing:
             # COPY: psycopg formats the rows in C and streams them in one go. Its pipelined
             # executemany spent some 30 µs of Python per row on each statement's messages.
             with cursor.copy(statement.copy_sql) as copy:
@@ -103,10 +109,14 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
             # Several rows per statement: the sqlite3 module lets go of the GIL (and must take it
             # back) around every statement it steps, so one statement per row would hand the GIL
             # to the event loop thread and wait for it again hundreds of times per batch.
+            # (COPY cannot skip existing rows: PostgreSQL takes the same statement then.)
+            conflict = f" ON CONFLICT ({statement.primary_key}) DO NOTHING" if skip_existing else ""
             chunk = max(1, MAX_PARAMETERS // len(parameters[0]))
             for start in range(0, len(parameters), chunk):
                 part = parameters[start : start + chunk]
-                cursor.execute(statement.sql_for(len(part)), [value for row in part for value in row])
+                cursor.execute(
+                    statement.sql_for(len(part)) + conflict, [value for row in part for value in row]
+                )
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
             statement.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
