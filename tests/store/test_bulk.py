@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from miaopi.approval.pipeline import CHINA
 from miaopi.audit.chain import LOG
 from miaopi.store import Database
-from miaopi.store.bulk import insert_many
+from miaopi.store.bulk import bind_rows, insert_bound, insert_many
 
 AT = dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.UTC)
 
@@ -120,9 +120,29 @@ def test_rows_already_stored_are_skipped_only_when_asked(
         insert_many(session, LOG, [entry(seq) for seq in (2, 5)])
     changed = {**entry(5), "actor": "someone else"}  # a key stored before: the stored row stays
     with database.session() as session:
-        insert_many(session, LOG, [entry(seq) for seq in range(1, 5)] + [changed], skip_existing=True)
+        rows = [entry(1), entry(2), entry(3), {**entry(3), "actor": "a repeat"}, entry(4), changed]
+        insert_many(session, LOG, rows, skip_existing=True)  # stored before, or earlier in the rows
     actors = [row[2] for row in stored(database, range(1, 6))]
     assert actors == [f"applicant:{seq}" for seq in range(1, 6)]
     with pytest.raises(IntegrityError), database.session() as session:
         insert_many(session, LOG, [entry(6), entry(5)])  # without it, a stored key fails the insert
     assert stored(database, range(6, 7)) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite traces its statements
+def test_bound_rows_of_one_table_go_in_one_statement(database: Database) -> None:
+    """The group commit binds each case's rows before it takes the write lock, then sends all
+    cases' rows of a table at once."""
+    dialect = database.engine.dialect
+    first, second = bind_rows(dialect, LOG, [entry(1), entry(2)]), bind_rows(dialect, LOG, [entry(3)])
+    empty = bind_rows(dialect, LOG, [])
+    statements: list[str] = []
+    with database.session() as session:
+        driver = session.connection().connection.driver_connection
+        driver.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        insert_bound(session, [first, empty, second])
+        driver.set_trace_callback(None)  # type: ignore[union-attr]
+    inserts = [statement for statement in statements if statement.startswith("INSERT")]
+    assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO audit_log")
+    assert [row[0] for row in stored(database, range(1, 4))] == [1, 2, 3]
+    assert len(first.parameters) == 2  # the caller's bound rows are left as they were

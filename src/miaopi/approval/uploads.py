@@ -39,9 +39,9 @@ def upload_row(digest: str, content: bytes, at: dt.datetime) -> dict[str, Any]:
 
 
 def store_uploads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Store uploads in the caller's transaction; content stored before is kept as it is."""
-    unique = list({row["content_hash"]: row for row in rows}.values())  # equal content, once
-    insert_many(session, UPLOADS, unique, skip_existing=True)
+    """Store uploads in the caller's transaction; content stored before (or earlier in ``rows``) is
+    kept as it is."""
+    insert_many(session, UPLOADS, rows, skip_existing=True)
 
 
 @dataclass(frozen=True)

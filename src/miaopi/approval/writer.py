@@ -21,18 +21,19 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, select, tuple_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
-from miaopi.approval.uploads import store_uploads
+from miaopi.approval.uploads import UPLOADS
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
-from miaopi.sharing.access_log import write_records
+from miaopi.sharing.access_log import ACCESS_LOG, access_rows
 from miaopi.store import Database
-from miaopi.store.bulk import insert_many
+from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
 
 TABLES: tuple[tuple[str, Table], ...] = (
     ("application", cast(Table, Application.__table__)),
@@ -72,20 +73,31 @@ class CaseRows:
 @dataclass
 class _Job:
     rows: CaseRows
+    bound: list[BoundRows]  # the case's rows converted for the driver before it was queued
     done: Future[None] = field(default_factory=Future)
 
 
+def bind_case(dialect: Dialect, case: CaseRows) -> list[BoundRows]:
+    """The rows of one case converted for the driver: JSON serialised, times formatted … — the
+    Python half of storing it, done where the case is decided, so that the group commit, which
+    every writer of the store waits for in turn, has as little left to do as possible."""
+    bound = [bind_rows(dialect, table, case.rows(name)) for name, table in TABLES]
+    bound.append(bind_rows(dialect, ACCESS_LOG, access_rows(case.access)))
+    bound.append(bind_rows(dialect, UPLOADS, case.uploads, skip_existing=True))  # equal content once
+    return bound
+
+
 def insert_cases(
-    session: Session, audit: AuditLog, cases: Sequence[CaseRows], issuer: Issuing | None = None
+    session: Session,
+    audit: AuditLog,
+    cases: Sequence[CaseRows],
+    bound: Sequence[BoundRows],
+    issuer: Issuing | None = None,
 ) -> None:
-    """Insert decided cases in the caller's transaction: one statement per table, the licences the
-    approvals issue (numbered, signed and stored by ``issuer``), one audit append."""
-    store_uploads(session, [upload for case in cases for upload in case.uploads])
-    for name, table in TABLES:
-        rows = [row for case in cases for row in case.rows(name)]
-        if rows:
-            insert_many(session, table, rows)
-    write_records(session, [record for case in cases for record in case.access])
+    """Insert decided cases in the caller's transaction: their ``bound`` rows with one statement per
+    table, then the licences the approvals issue (numbered, signed and stored by ``issuer``), one
+    audit append."""
+    insert_bound(session, bound)
     # Last, what every writer must take in turn — the licence counters, then the audit chain's head
     # (PostgreSQL locks their rows until the commit) — so the next writer waits as little as possible.
     requests = [request for case in cases for request in case.licences]
@@ -117,7 +129,7 @@ class CaseWriter:
         (IntegrityError for a repeated idempotency key)."""
         if self.autostart:
             self.start()
-        job = _Job(rows)
+        job = _Job(rows, bind_case(self.database.engine.dialect, rows))
         self._queue.put(job)
         return job.done
 
@@ -162,7 +174,8 @@ class CaseWriter:
             with self.database.write_session() as session:
                 if take_waiting:
                     self._take_waiting(batch)
-                insert_cases(session, self.audit, [job.rows for job in batch], self.issuer)
+                cases, bound = [job.rows for job in batch], [rows for job in batch for rows in job.bound]
+                insert_cases(session, self.audit, cases, bound, self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)

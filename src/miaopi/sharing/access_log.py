@@ -108,23 +108,22 @@ class AccessLog:
 
 def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
     """Insert access records in the caller's transaction, in one statement."""
-    if not records:
-        return 0
-    insert_many(
-        session,
-        ACCESS_LOG,
-        [
-            {
-                "read_at": entry.read_at,
-                "department": entry.department,
-                "purpose": entry.purpose,
-                "case_no": entry.case_no,
-                "subject": entry.subject,
-                "resource": entry.resource,
-                "fields": ",".join(entry.fields),
-                "rows": entry.rows,
-            }
-            for entry in records
-        ],
-    )
+    insert_many(session, ACCESS_LOG, access_rows(records))
     return len(records)
+
+
+def access_rows(records: Sequence[AccessRecord]) -> list[dict[str, object]]:
+    """Access records as rows of the access log."""
+    return [
+        {
+            "read_at": entry.read_at,
+            "department": entry.department,
+            "purpose": entry.purpose,
+            "case_no": entry.case_no,
+            "subject": entry.subject,
+            "resource": entry.resource,
+            "fields": ",".join(entry.fields),
+            "rows": entry.rows,
+        }
+        for entry in records
+    ]

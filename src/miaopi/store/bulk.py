@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: one per table and columns
 class _Statement:
     sql: str
     values: Callable[[Mapping[str, Any]], Any]  # a row's values in column order
@@ -37,6 +37,7 @@ class _Statement:
 
 
 MAX_PARAMETERS = 32_000  # under SQLite's 32,766 bind parameters per statement
+_NOTHING = _Statement("", lambda row: (), (), [], "", "", "")  # no rows: nothing to insert
 _statements: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
 
 
@@ -77,17 +78,23 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
     return statement
 
 
-def insert_many(
-    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_existing: bool = False
-) -> None:
-    """Insert ``rows`` (all with the same keys) in the session's transaction. With ``skip_existing``,
-    a row whose primary key is stored already is left out (``ON CONFLICT DO NOTHING``; rows whose
-    keys repeat within ``rows`` must be left out by the caller)."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    statement = _statement(dialect, table, tuple(rows[0]))
+@dataclass(frozen=True)
+class BoundRows:
+    """Rows of one table converted for the driver, ready to insert (see :func:`bind_rows`)."""
+
+    table: str
+    statement: _Statement
+    parameters: list[list[Any]]
+    skip_existing: bool = False
+
+
+def bind_rows(
+    dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_existing: bool = False
+) -> BoundRows:
+    """Convert ``rows`` (all with the same keys) for the driver with each column type's own bind
+    processor — the Python half of an insert, which needs no connection: the group-commit writer
+    does it before taking the database's write lock. See :func:`insert_many`."""
+    statement = _statement(dialect, table, tuple(rows[0])) if rows else _NOTHING
     values, processors, defaults = statement.values, statement.processors, statement.defaults
     parameters = []
     for row in rows:
@@ -95,31 +102,74 @@ def insert_many(
         for position, process in processors:
             parameter[position] = process(parameter[position])
         parameters.append(parameter)
+    return BoundRows(table.fullname, statement, parameters, skip_existing)
+
+
+def insert_many(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_existing: bool = False
+) -> None:
+    """Insert ``rows`` (all with the same keys) in the session's transaction. With ``skip_existing``,
+    a row whose primary key is stored already, or came earlier in ``rows``, is left out (``ON
+    CONFLICT DO NOTHING``)."""
+    if rows:
+        insert_bound(
+            session, [bind_rows(session.get_bind().dialect, table, rows, skip_existing=skip_existing)]
+        )
+
+
+def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
+    """Insert bound rows in the session's transaction: the rows of one table and statement together
+    (one COPY, or as few INSERTs as SQLite's parameter limit allows), tables in the order they first
+    appear in ``bound``."""
+    grouped: dict[str, dict[_Statement, BoundRows]] = {}
+    for rows in bound:
+        if rows.parameters:
+            by_statement = grouped.setdefault(rows.table, {})
+            if rows.statement in by_statement:
+                by_statement[rows.statement].parameters.extend(rows.parameters)
+            else:  # a copy: the caller's lists stay as they were
+                by_statement[rows.statement] = BoundRows(
+                    rows.table, rows.statement, list(rows.parameters), rows.skip_existing
+                )
+    if not grouped:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        if dialect.name == "postgresql" and not skip_existing:
-            # COPY: psycopg formats the rows in C and streams them in one go. Its pipelined
-            # executemany spent some 30 µs of Python per row on each statement's messages.
-            with cursor.copy(statement.copy_sql) as copy:
-                for parameter in parameters:
-                    copy.write_row(parameter)
-        else:
-            # Several rows per statement: the sqlite3 module lets go of the GIL (and must take it
-            # back) around every statement it steps, so one statement per row would hand the GIL
-            # to the event loop thread and wait for it again hundreds of times per batch.
-            # (COPY cannot skip existing rows: PostgreSQL takes the same statement then.)
-            conflict = f" ON CONFLICT ({statement.primary_key}) DO NOTHING" if skip_existing else ""
-            chunk = max(1, MAX_PARAMETERS // len(parameters[0]))
-            for start in range(0, len(parameters), chunk):
-                part = parameters[start : start + chunk]
-                cursor.execute(
-                    statement.sql_for(len(part)) + conflict, [value for row in part for value in row]
-                )
+        for by_statement in grouped.values():
+            for group in by_statement.values():
+                _send(cursor, dialect, group)
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
-            statement.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+            group.statement.sql,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
         ) from None
     finally:
         cursor.close()
+
+
+def _send(cursor: Any, dialect: Dialect, rows: BoundRows) -> None:
+    statement, parameters = rows.statement, rows.parameters
+    if dialect.name == "postgresql" and not rows.skip_existing:
+        # COPY: psycopg formats the rows in C and streams them in one go. Its pipelined
+        # executemany spent some 30 µs of Python per row on each statement's messages.
+        with cursor.copy(statement.copy_sql) as copy:
+            for parameter in parameters:
+                copy.write_row(parameter)
+        return
+    # Several rows per statement: the sqlite3 module lets go of the GIL (and must take it back)
+    # around every statement it steps, so one statement per row would hand the GIL to the event
+    # loop thread and wait for it again hundreds of times per batch. (COPY cannot skip existing
+    # rows: PostgreSQL takes the same statement then.)
+    conflict = f" ON CONFLICT ({statement.primary_key}) DO NOTHING" if rows.skip_existing else ""
+    chunk = max(1, MAX_PARAMETERS // len(parameters[0]))
+    for start in range(0, len(parameters), chunk):
+        part = parameters[start : start + chunk]
+        cursor.execute(statement.sql_for(len(part)) + conflict, [value for row in part for value in row])
