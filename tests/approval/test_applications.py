@@ -22,14 +22,20 @@ from miaopi.sharing.models import AccessLogEntry
 from tests.approval.conftest import World
 from tests.approval.world import ACME, ALICE, CAROL, DAVE, EVE, FRANK, GHOST, ITEM
 
-PHOTO = {
-    "name": "近期照片",
-    "file": {
-        "filename": "photo.jpg",
-        "content_type": "image/jpeg",
-        "content_base64": base64.b64encode(b"\xff\xd8jpeg").decode(),
-    },
-}
+
+def uploaded(filename: str, content_type: str, content: bytes) -> dict[str, Any]:
+    """The item's photo material, sent as a file."""
+    return {
+        "name": "近期照片",
+        "file": {
+            "filename": filename,
+            "content_type": content_type,
+            "content_base64": base64.b64encode(content).decode(),
+        },
+    }
+
+
+PHOTO = uploaded("photo.jpg", "image/jpeg", b"\xff\xd8jpeg")
 
 
 def body(applicant: str, key: str, **overrides: Any) -> dict[str, Any]:
@@ -433,15 +439,7 @@ def test_an_uploaded_material_is_stored_with_its_case_and_only_those_who_may_see
 
 
 def test_an_upload_of_a_type_not_shown_in_browsers_downloads_as_bytes(world: World) -> None:
-    page = {
-        "name": "近期照片",
-        "file": {
-            "filename": "照片.html",
-            "content_type": "text/html",
-            "content_base64": base64.b64encode(b"<script>x</script>").decode(),
-        },
-    }
-    decision = submit(world, ALICE, materials=[page])
+    decision = submit(world, ALICE, materials=[uploaded("照片.html", "text/html", b"<script>x</script>")])
     (upload,) = [material for material in decision["materials"] if material["status"] == "uploaded"]
     download = world.http.get(
         f"/api/v1/applications/{decision['case_no']}/uploads/{upload['content_hash']}",
