@@ -25,12 +25,13 @@ def keep_as_file(uploads: Path, content: bytes, name: str | None = None) -> Path
 
 
 def test_files_uploaded_before_are_read_into_the_case_store(
-    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("miaopi.approval.uploads.IMPORT_BATCH_BYTES", 10_000)  # several transactions
     data_dir = tmp_path / "data"
     write_world(data_dir)
     uploads = data_dir / "uploads"
-    photos = [f"照片 {n}".encode() * 100 for n in range(150)]  # more than one batch of 100
+    photos = [f"照片 {n}".encode() * 100 for n in range(150)]
     for photo in photos:
         keep_as_file(uploads, photo)
     tampered = keep_as_file(uploads, b"what the name promised")

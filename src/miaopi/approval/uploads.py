@@ -26,6 +26,7 @@ from miaopi.store.bulk import insert_many
 
 UPLOADS = cast(Table, Upload.__table__)
 _FILE_NAME = re.compile(r"[0-9a-f]{64}")
+IMPORT_BATCH_BYTES = 32 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -75,18 +76,19 @@ def import_files(database: Database, directory: Path) -> int:
     files = sorted(path for path in directory.glob("*/*") if _FILE_NAME.fullmatch(path.name))
     at = dt.datetime.now(dt.UTC)
     stored = 0
-    for start in range(0, len(files), 100):
-        rows = []
-        for path in files[start : start + 100]:
-            content = path.read_bytes()
-            digest = content_hash(content)
-            if digest != f"sha256:{path.name}":
-                log.error("上传材料文件内容与文件名不符，未导入：%s", path.relative_to(directory.parent))
-                continue
+    rows: list[dict[str, Any]] = []
+    for number, path in enumerate(files, start=1):
+        content = path.read_bytes()
+        digest = content_hash(content)
+        if digest != f"sha256:{path.name}":
+            log.error("上传材料文件内容与文件名不符，未导入：%s", path.relative_to(directory.parent))
+        else:
             rows.append(upload_row(digest, content, at))
-        with database.session() as session:
-            store_uploads(session, rows)
-        stored += len(rows)
+        if rows and (number == len(files) or sum(row["size"] for row in rows) >= IMPORT_BATCH_BYTES):
+            with database.session() as session:  # a transaction per some 32 MB: memory stays bounded
+                store_uploads(session, rows)
+            stored += len(rows)
+            rows = []
     target = directory.with_name("uploads.imported")
     if target.exists():
         target = directory.with_name(f"uploads.imported-{at:%Y%m%d%H%M%S}")
