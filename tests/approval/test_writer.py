@@ -284,3 +284,20 @@ def test_uploads_commit_with_their_cases_once_per_content(database: Database) ->
 def with_uploads(case: CaseRows, *contents: bytes) -> CaseRows:
     case.uploads.extend(upload_row(content_hash(content), content, NOW) for content in contents)
     return case
+
+
+def test_a_commit_carries_a_bounded_amount_of_uploads(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cases with large uploads are spread over several commits instead of one huge statement."""
+    monkeypatch.setattr("miaopi.approval.writer.MAX_BATCH_UPLOAD_BYTES", 1_000)
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+    commits = count_commits(database)
+    futures = [
+        writer.submit(with_uploads(rows(f"C{n}", f"k{n}"), bytes([n]) * 600)) for n in range(4)
+    ]  # two cases reach the limit
+    writer.start()
+    assert [future.result(timeout=30) for future in futures] == [None] * 4
+    assert len(commits) == 2
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 4

@@ -35,6 +35,10 @@ from miaopi.sharing.access_log import ACCESS_LOG, access_rows
 from miaopi.store import Database
 from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
 
+# The uploads one group commit carries, at most: a batch's uploads go to the database in one
+# statement, and a PostgreSQL message holds at most 1 GB (a request up to 8 MB, a batch up to 256
+# cases). Past it, the cases still waiting go into the next commit.
+MAX_BATCH_UPLOAD_BYTES = 64 * 1024 * 1024
 TABLES: tuple[tuple[str, Table], ...] = (
     ("application", cast(Table, Application.__table__)),
     ("evidence", cast(Table, CaseEvidence.__table__)),
@@ -75,6 +79,10 @@ class _Job:
     rows: CaseRows
     bound: list[BoundRows]  # the case's rows converted for the driver before it was queued
     done: Future[None] = field(default_factory=Future)
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(upload["size"] for upload in self.rows.uploads)
 
 
 def bind_case(dialect: Dialect, case: CaseRows) -> list[BoundRows]:
@@ -162,12 +170,17 @@ class CaseWriter:
     def _take_waiting(self, batch: list[_Job]) -> None:
         """Add the cases queued meanwhile to ``batch``. Called once the database's write lock is held
         (SQLite: another worker process may have held it), so the cases that arrived while this
-        writer waited go into this commit rather than waiting for the next turn."""
-        while len(batch) < self.max_batch:
+        writer waited go into this commit rather than waiting for the next turn — up to
+        ``max_batch`` cases, and no more once the batch carries ``MAX_BATCH_UPLOAD_BYTES`` of
+        uploaded files."""
+        carried = sum(job.upload_bytes for job in batch)
+        while len(batch) < self.max_batch and carried < MAX_BATCH_UPLOAD_BYTES:
             try:
-                batch.append(self._queue.get_nowait())
+                job = self._queue.get_nowait()
             except queue.Empty:
                 return
+            batch.append(job)
+            carried += job.upload_bytes
 
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
