@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Upload
 from miaopi.store import Database
-from miaopi.store.bulk import insert_many
+from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
 
 UPLOADS = cast(Table, Upload.__table__)
 _FILE_NAME = re.compile(r"[0-9a-f]{64}")
@@ -39,10 +40,16 @@ def upload_row(digest: str, content: bytes, at: dt.datetime) -> dict[str, Any]:
     return {"content_hash": digest, "content": content, "size": len(content), "stored_at": at}
 
 
+def bind_uploads(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> BoundRows:
+    """Uploads (at least one) converted for the driver: content stored before, or earlier in
+    ``rows``, is kept as it is (see :func:`miaopi.store.bulk.bind_rows`)."""
+    return bind_rows(dialect, UPLOADS, rows, skip_existing=True)
+
+
 def store_uploads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Store uploads in the caller's transaction; content stored before (or earlier in ``rows``) is
-    kept as it is."""
-    insert_many(session, UPLOADS, rows, skip_existing=True)
+    """Store uploads in the caller's transaction (see :func:`bind_uploads`)."""
+    if rows:
+        insert_bound(session, [bind_uploads(session.get_bind().dialect, rows)])
 
 
 @dataclass(frozen=True)

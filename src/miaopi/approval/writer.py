@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
-from miaopi.approval.uploads import UPLOADS
+from miaopi.approval.uploads import bind_uploads
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
@@ -89,9 +89,11 @@ def bind_case(dialect: Dialect, case: CaseRows) -> list[BoundRows]:
     """The rows of one case converted for the driver: JSON serialised, times formatted … — the
     Python half of storing it, done where the case is decided, so that the group commit, which
     every writer of the store waits for in turn, has as little left to do as possible."""
-    bound = [bind_rows(dialect, table, case.rows(name)) for name, table in TABLES]
-    bound.append(bind_rows(dialect, ACCESS_LOG, access_rows(case.access)))
-    bound.append(bind_rows(dialect, UPLOADS, case.uploads, skip_existing=True))  # equal content once
+    bound = [bind_rows(dialect, table, rows) for name, table in TABLES if (rows := case.rows(name))]
+    if case.access:
+        bound.append(bind_rows(dialect, ACCESS_LOG, access_rows(case.access)))
+    if case.uploads:
+        bound.append(bind_uploads(dialect, case.uploads))  # equal content once
     return bound
 
 

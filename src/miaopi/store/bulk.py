@@ -37,7 +37,6 @@ class _Statement:
 
 
 MAX_PARAMETERS = 32_000  # under SQLite's 32,766 bind parameters per statement
-_NOTHING = _Statement("", lambda row: (), (), [], "", "", "")  # no rows: nothing to insert
 _statements: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
 
 
@@ -91,10 +90,10 @@ class BoundRows:
 def bind_rows(
     dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_existing: bool = False
 ) -> BoundRows:
-    """Convert ``rows`` (all with the same keys) for the driver with each column type's own bind
-    processor — the Python half of an insert, which needs no connection: the group-commit writer
-    does it before taking the database's write lock. See :func:`insert_many`."""
-    statement = _statement(dialect, table, tuple(rows[0])) if rows else _NOTHING
+    """Convert ``rows`` (at least one, all with the same keys) for the driver with each column
+    type's own bind processor — the Python half of an insert, which needs no connection: the
+    group-commit writer does it before taking the database's write lock. See :func:`insert_many`."""
+    statement = _statement(dialect, table, tuple(rows[0]))
     values, processors, defaults = statement.values, statement.processors, statement.defaults
     parameters = []
     for row in rows:
@@ -123,14 +122,13 @@ def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
     appear in ``bound``."""
     grouped: dict[str, dict[_Statement, BoundRows]] = {}
     for rows in bound:
-        if rows.parameters:
-            by_statement = grouped.setdefault(rows.table, {})
-            if rows.statement in by_statement:
-                by_statement[rows.statement].parameters.extend(rows.parameters)
-            else:  # a copy: the caller's lists stay as they were
-                by_statement[rows.statement] = BoundRows(
-                    rows.table, rows.statement, list(rows.parameters), rows.skip_existing
-                )
+        by_statement = grouped.setdefault(rows.table, {})
+        if rows.statement in by_statement:
+            by_statement[rows.statement].parameters.extend(rows.parameters)
+        else:  # a copy: the caller's lists stay as they were
+            by_statement[rows.statement] = BoundRows(
+                rows.table, rows.statement, list(rows.parameters), rows.skip_existing
+            )
     if not grouped:
         return
     connection = session.connection()
