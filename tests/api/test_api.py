@@ -65,6 +65,15 @@ def test_openapi_document(client: httpx.Client) -> None:
     document = response.json()
     assert document["info"]["title"] == "秒批 Miaopi API"
     assert "/api/v1/health" in document["paths"] and "/api/v1/sharing/resources" in document["paths"]
+    # The application body is read by its endpoint itself, and still documented, nested models too.
+    body = document["paths"]["/api/v1/applications"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApplicationIn"}
+    schemas = document["components"]["schemas"]
+    assert schemas["ApplicationIn"]["required"] == ["item_code", "applicant", "idempotency_key"]
+    assert schemas["ApplicationIn"]["properties"]["materials"]["items"] == {
+        "$ref": "#/components/schemas/MaterialIn"
+    }
+    assert "UploadIn" in schemas and "ApplicantIn" in schemas
 
 
 def test_resource_catalogue_lists_metadata_only(client: httpx.Client) -> None:

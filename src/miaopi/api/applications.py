@@ -8,9 +8,10 @@ from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParameter
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from miaopi.api.dependencies import deployment
@@ -89,6 +90,19 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
     }
 
 
+async def application_body(request: Request) -> ApplicationIn:
+    """The application, validated straight from the request's bytes by pydantic's own JSON parser.
+    The hottest endpoint: FastAPI's body handling (the standard library's ``json.loads``, then
+    validating the Python objects) cost some 130 µs more per request. Errors are FastAPI's own —
+    the same 422 naming each field under ``body``."""
+    try:
+        return ApplicationIn.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors(include_url=False)]
+        ) from None
+
+
 @router.post(
     "/applications",
     response_model=DecisionOut,
@@ -98,8 +112,19 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
         200: {"description": "同一幂等键、同一内容的重复提交：返回原办件"},
         409: {"description": "幂等键已用于内容不同的申请"},
     },
+    # The body is read by ``application_body``; documented here (its schema: ``api.app``).
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationIn"}}},
+        }
+    },
 )
-async def submit(body: ApplicationIn, who: CurrentPrincipal, current: CurrentDeployment) -> Response:
+async def submit(
+    body: Annotated[ApplicationIn, Depends(application_body)],
+    who: CurrentPrincipal,
+    current: CurrentDeployment,
+) -> Response:
     decision = await current.approval.submit_async(who, body)
     # The hottest endpoint: serialised once, instead of re-validated against the response model
     # (which still documents it).
