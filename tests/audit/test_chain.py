@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from miaopi.audit import GENESIS_HASH, AuditLog, compute_hash
+from miaopi.audit import GENESIS_HASH, AuditLog, AuditRecord, check_record, compute_hash
 from miaopi.audit.models import AuditLogRecord
 from miaopi.store import Database
 from tests.audit.conftest import START, fill, tamper
@@ -66,6 +66,35 @@ def test_entry_hash_follows_the_documented_format(database: Database, audit: Aud
         stored = audit.entry(session, 1)
     assert stored == entry
     assert stored is not None and stored.recorded_at.tzinfo is not None
+
+
+def test_records_checked_ahead_hash_as_documented(database: Database, audit: AuditLog) -> None:
+    """The group commit checks and serialises its records before locking the head; the hash must
+    still be ``compute_hash``'s, byte for byte, whatever the text holds (quotes, backslashes,
+    control characters, characters beyond the BMP)."""
+    tricky = 'C-"引号"\\反斜杠\n\t\u0001😀'
+    records = [
+        AuditRecord("system", "application.decided", tricky, "approved", {"原因": tricky, "n": 1.5}),
+        AuditRecord("applicant:1", "application.submitted", "C-2", "accepted"),
+    ]
+    checked = [check_record(record) for record in records]
+    assert check_record(checked[0]) is checked[0]
+    with database.session() as session:
+        entries = audit.append_many(session, [checked[0], records[1], checked[1]])
+    for entry in entries:
+        assert entry.entry_hash == compute_hash(
+            entry.seq,
+            entry.recorded_at,
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.outcome,
+            entry.details,
+            entry.prev_hash,
+        )
+    assert entries[0].target == tricky and json.loads(entries[0].details)["原因"] == tricky
+    with database.session() as session:
+        assert audit.verify(session).ok
 
 
 def test_append_refuses_bad_input(database: Database, audit: AuditLog) -> None:

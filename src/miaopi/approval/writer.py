@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from miaopi.approval.models import Application, CaseEvidence, CaseStep
 from miaopi.approval.uploads import bind_uploads
-from miaopi.audit import AuditLog, AuditRecord
+from miaopi.audit import AuditLog, AuditRecord, CheckedRecord, check_record
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
@@ -78,6 +78,7 @@ class CaseRows:
 class _Job:
     rows: CaseRows
     bound: list[BoundRows]  # the case's rows converted for the driver before it was queued
+    audit: CheckedRecord  # its audit record, checked and serialised before it was queued
     done: Future[None] = field(default_factory=Future)
 
     @property
@@ -102,17 +103,18 @@ def insert_cases(
     audit: AuditLog,
     cases: Sequence[CaseRows],
     bound: Sequence[BoundRows],
+    records: Sequence[CheckedRecord],
     issuer: Issuing | None = None,
 ) -> None:
     """Insert decided cases in the caller's transaction: their ``bound`` rows with one statement per
     table, then the licences the approvals issue (numbered, signed and stored by ``issuer``), one
-    audit append."""
+    audit append of the cases' ``records`` and the licences'."""
     insert_bound(session, bound)
     # Last, what every writer must take in turn — the licence counters, then the audit chain's head
     # (PostgreSQL locks their rows until the commit) — so the next writer waits as little as possible.
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
-    audit.append_many(session, [case.audit for case in cases] + issued)
+    audit.append_many(session, [*records, *issued])
 
 
 class CaseWriter:
@@ -139,7 +141,7 @@ class CaseWriter:
         (IntegrityError for a repeated idempotency key)."""
         if self.autostart:
             self.start()
-        job = _Job(rows, bind_case(self.database.engine.dialect, rows))
+        job = _Job(rows, bind_case(self.database.engine.dialect, rows), check_record(rows.audit))
         self._queue.put(job)
         return job.done
 
@@ -190,7 +192,7 @@ class CaseWriter:
                 if take_waiting:
                     self._take_waiting(batch)
                 cases, bound = [job.rows for job in batch], [rows for job in batch for rows in job.bound]
-                insert_cases(session, self.audit, cases, bound, self.issuer)
+                insert_cases(session, self.audit, cases, bound, [job.audit for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)

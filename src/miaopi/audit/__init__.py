@@ -9,8 +9,10 @@ from miaopi.audit.chain import (
     AuditError,
     AuditLog,
     AuditRecord,
+    CheckedRecord,
     VerifyResult,
     canonical_details,
+    check_record,
     compute_hash,
 )
 from miaopi.audit.models import GENESIS_HASH
@@ -21,7 +23,9 @@ __all__ = [
     "AuditError",
     "AuditLog",
     "AuditRecord",
+    "CheckedRecord",
     "VerifyResult",
     "canonical_details",
+    "check_record",
     "compute_hash",
 ]
