@@ -248,6 +248,42 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
         assert session.scalar(select(func.count()).select_from(Application)) == 3
 
 
+def test_a_wal_the_checkpoints_do_not_catch_up_with_is_finished_under_the_write_lock(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load from several workers, a checkpoint taken outside the write lock never reaches the
+    end of the WAL (another worker has appended meanwhile) and SQLite never starts the WAL over. Here a
+    reader's snapshot holds it back instead. Once it is past ``WAL_RESTART_FRAMES``, the next
+    commit finishes the checkpoint while it still holds the write lock, so the WAL can start over."""
+    database = sqlite_database
+    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)  # after every commit
+    monkeypatch.setattr("miaopi.store.database.WAL_RESTART_FRAMES", 1)
+    checkpoints: list[bool] = []
+    original = database.checkpoint
+
+    def counted() -> None:
+        checkpoints.append(fcntl_lock_free(database))
+        original()
+
+    monkeypatch.setattr(database, "checkpoint", counted)
+    with database.write_session() as session:
+        session.execute(insert(Application), [rows("C-0", "k0").application])
+    assert checkpoints == [True] and database._wal_frames == 0  # copied back, outside the lock
+    with database.engine.connect() as reader:
+        reader.exec_driver_sql("BEGIN")
+        reader.exec_driver_sql("SELECT count(*) FROM approval_application").scalar()  # holds a snapshot
+        with database.write_session() as session:
+            session.execute(insert(Application), [rows("C-1", "k1").application])
+        reader.exec_driver_sql("COMMIT")
+    assert checkpoints == [True, True] and database._wal_frames > 0  # held back by the reader
+    with database.write_session() as session:
+        session.execute(insert(Application), [rows("C-2", "k2").application])
+    assert checkpoints == [True, True, False, True]  # finished under the lock, then the usual one
+    assert database._wal_frames == 0  # it reached the end: the next commit starts the WAL over
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Application)) == 3
+
+
 def fcntl_lock_free(database: Database) -> bool:
     descriptor = os.open(f"{database.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
     try:
