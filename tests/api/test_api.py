@@ -65,8 +65,13 @@ def test_openapi_document(client: httpx.Client) -> None:
     document = response.json()
     assert document["info"]["title"] == "秒批 Miaopi API"
     assert "/api/v1/health" in document["paths"] and "/api/v1/sharing/resources" in document["paths"]
-    # The application body is read by its endpoint itself, and still documented, nested models too.
-    body = document["paths"]["/api/v1/applications"]["post"]["requestBody"]
+    # The application endpoint reads its principal and body itself; both are still documented.
+    submit = document["paths"]["/api/v1/applications"]["post"]
+    assert (
+        submit["security"] == [{"HTTPBearer": []}]
+        and "HTTPBearer" in document["components"]["securitySchemes"]
+    )
+    body = submit["requestBody"]
     assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApplicationIn"}
     schemas = document["components"]["schemas"]
     assert schemas["ApplicationIn"]["required"] == ["item_code", "applicant", "idempotency_key"]

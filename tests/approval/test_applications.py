@@ -318,6 +318,11 @@ def test_malformed_json_and_oversized_bodies(world: World) -> None:
     assert broken.status_code == 422 and "JSON" in broken.json()["error"]["message"]
     huge = world.http.post("/api/v1/applications", content=b"x" * (9 * 1024 * 1024), headers=headers)
     assert huge.status_code == 413 and "过大" in huge.json()["error"]["message"]
+    # Who is asking is checked before what they ask: no login, or a forged token, is a 401 whatever
+    # the body, and says nothing about it.
+    for anonymous in ({}, {"Authorization": "Bearer forged"}):
+        refused = world.http.post("/api/v1/applications", content=b'{"item_code": ', headers=anonymous)
+        assert refused.status_code == 401 and "JSON" not in refused.text, refused.text
 
 
 def test_unknown_subject_is_decided_on_no_data_not_crashed(world: World) -> None:
