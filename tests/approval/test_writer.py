@@ -224,14 +224,7 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
     with database.session() as session:
         assert session.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-    checkpoints: list[bool] = []
-    original = database.checkpoint
-
-    def counted() -> None:
-        checkpoints.append(fcntl_lock_free(database))
-        original()
-
-    monkeypatch.setattr(database, "checkpoint", counted)
+    checkpoints = record_checkpoints(database, monkeypatch)
     monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 3600.0)
     for key in ("k1", "k2"):
         with database.write_session() as session:
@@ -252,20 +245,13 @@ def test_a_wal_the_checkpoints_do_not_catch_up_with_is_finished_under_the_write_
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Under load from several workers, a checkpoint taken outside the write lock never reaches the
-    end of the WAL (another worker has appended meanwhile) and SQLite never starts the WAL over. Here a
+    end of the WAL (another worker has appended meanwhile), and SQLite starts the WAL over only once one has. Here a
     reader's snapshot holds it back instead. Once it is past ``WAL_RESTART_FRAMES``, the next
     commit finishes the checkpoint while it still holds the write lock, so the WAL can start over."""
     database = sqlite_database
     monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)  # after every commit
     monkeypatch.setattr("miaopi.store.database.WAL_RESTART_FRAMES", 1)
-    checkpoints: list[bool] = []
-    original = database.checkpoint
-
-    def counted() -> None:
-        checkpoints.append(fcntl_lock_free(database))
-        original()
-
-    monkeypatch.setattr(database, "checkpoint", counted)
+    checkpoints = record_checkpoints(database, monkeypatch)
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-0", "k0").application])
     assert checkpoints == [True] and database._wal_frames == 0  # copied back, outside the lock
@@ -282,6 +268,19 @@ def test_a_wal_the_checkpoints_do_not_catch_up_with_is_finished_under_the_write_
     assert database._wal_frames == 0  # it reached the end: the next commit starts the WAL over
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 3
+
+
+def record_checkpoints(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The database's checkpoints from now on, each as whether the write lock was free meanwhile."""
+    checkpoints: list[bool] = []
+    original = database.checkpoint
+
+    def counted() -> None:
+        checkpoints.append(fcntl_lock_free(database))
+        original()
+
+    monkeypatch.setattr(database, "checkpoint", counted)
+    return checkpoints
 
 
 def fcntl_lock_free(database: Database) -> bool:
