@@ -117,7 +117,7 @@ class CheckedRecord:
     outcome: str
     details: str  # canonical JSON text
     at: dt.datetime  # UTC
-    hashed: str  # the hashed JSON array between the sequence number and the previous hash
+    hashed: str  # the middle of the hashed JSON array: the items after the sequence number, up to the previous hash
 
 
 def check_record(record: AuditRecord | CheckedRecord) -> CheckedRecord:

@@ -157,8 +157,8 @@ class Database:
         Nor do these commits copy the WAL back into the database (a checkpoint, SQLite's default
         every 1,000 pages), which would double the time the lock is held: the writer checkpoints
         after releasing the lock, at most every ``CHECKPOINT_SECONDS``, in PASSIVE mode — other
-        writers go on meanwhile — except when those have left ``WAL_RESTART_FRAMES`` or more in the
-        WAL: then one runs before the lock is released."""
+        writers go on meanwhile. When the last such checkpoint left ``WAL_RESTART_FRAMES`` or more
+        in the WAL, the next one runs before the lock is released."""
         if self._writer_lock_path is None:
             with self.session() as session:
                 yield session
@@ -170,7 +170,7 @@ class Database:
                 with self._unit(self._writer_sessions) as session:
                     yield session
                 if self._wal_frames >= WAL_RESTART_FRAMES:
-                    self.checkpoint()  # no other writer appends meanwhile: it reaches the end
+                    self.checkpoint()  # no writer appends meanwhile: it reaches the end, unless a reader holds it back
             finally:
                 os.close(descriptor)  # closing releases the lock
         if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
