@@ -4,11 +4,15 @@ next set up; nothing is deleted."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+import miaopi.approval.uploads as uploads_module
 from miaopi.approval.models import Upload
 from miaopi.config import load_settings
 from miaopi.deployment import initialise
@@ -38,8 +42,17 @@ def test_files_uploaded_before_are_read_into_the_case_store(
     tampered.write_bytes(b"something else")
     keep_as_file(uploads, b"half written", name=f"{'0' * 64}.3fa1c2.part")  # an upload cut short
     settings = load_settings(data_dir, database_url)
+    batches: list[int] = []  # bytes per transaction
+    store = uploads_module.store_uploads
+
+    def counted(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        batches.append(sum(row["size"] for row in rows))
+        store(session, rows)
+
+    monkeypatch.setattr(uploads_module, "store_uploads", counted)
 
     assert initialise(settings) is False  # an existing deployment: migrated, and its files read in
+    assert len(batches) > 1 and max(batches) < 10_000 + max(len(photo) for photo in photos)
 
     database = Database(settings.database_url)
     with database.session() as session:

@@ -84,6 +84,7 @@ def import_files(database: Database, directory: Path) -> int:
     at = dt.datetime.now(dt.UTC)
     stored = 0
     rows: list[dict[str, Any]] = []
+    carried = 0  # bytes in ``rows``
     for number, path in enumerate(files, start=1):
         content = path.read_bytes()
         digest = content_hash(content)
@@ -91,11 +92,12 @@ def import_files(database: Database, directory: Path) -> int:
             log.error("上传材料文件内容与文件名不符，未导入：%s", path.relative_to(directory.parent))
         else:
             rows.append(upload_row(digest, content, at))
-        if rows and (number == len(files) or sum(row["size"] for row in rows) >= IMPORT_BATCH_BYTES):
+            carried += len(content)
+        if rows and (number == len(files) or carried >= IMPORT_BATCH_BYTES):
             with database.session() as session:  # a transaction per some 32 MB: memory stays bounded
                 store_uploads(session, rows)
             stored += len(rows)
-            rows = []
+            rows, carried = [], 0
     target = directory.with_name("uploads.imported")
     if target.exists():
         target = directory.with_name(f"uploads.imported-{at:%Y%m%d%H%M%S}")
