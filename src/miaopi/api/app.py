@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from miaopi import __version__
+from miaopi.api.applications import READ_BODIES as APPLICATION_BODIES
 from miaopi.api.applications import router as applications_router
 from miaopi.api.auth import router as auth_router
 from miaopi.api.errors import BodyLimit, install_error_handlers
@@ -20,13 +21,9 @@ from miaopi.api.offers import router as offers_router
 from miaopi.api.proactive import router as proactive_router
 from miaopi.api.review import router as review_router
 from miaopi.api.sharing import router as sharing_router
-from miaopi.approval import ApplicationIn
 from miaopi.deployment import Deployment
 
 API_PREFIX = "/api/v1"
-# Request bodies that their endpoints read themselves (so FastAPI does not see them) but document by
-# reference: their schemas go into the OpenAPI components.
-READ_BODIES: tuple[type[BaseModel], ...] = (ApplicationIn,)
 
 
 def create_app(deployment: Deployment) -> FastAPI:
@@ -52,13 +49,15 @@ def create_app(deployment: Deployment) -> FastAPI:
     app.include_router(offers_router, prefix=API_PREFIX)
     app.include_router(sharing_router, prefix=API_PREFIX)
     app.include_router(licences_router, prefix=API_PREFIX)
-    app.openapi = _with_read_bodies(app.openapi)  # type: ignore[method-assign]
+    app.openapi = _with_read_bodies(app.openapi, APPLICATION_BODIES)  # type: ignore[method-assign]
     return app
 
 
-def _with_read_bodies(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
-    """FastAPI's document (built once, then cached by FastAPI), with the schemas of ``READ_BODIES``
-    among its components."""
+def _with_read_bodies(
+    openapi: Callable[[], dict[str, Any]], models: Sequence[type[BaseModel]]
+) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document (built once, then cached by FastAPI), with the schemas of request bodies
+    that their endpoints read themselves (so FastAPI does not see them) among its components."""
     added = False
 
     def document() -> dict[str, Any]:
@@ -66,7 +65,7 @@ def _with_read_bodies(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dic
         built = openapi()
         if not added:
             schemas = built.setdefault("components", {}).setdefault("schemas", {})
-            for model in READ_BODIES:
+            for model in models:
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 for name, nested in schema.pop("$defs", {}).items():
                     schemas.setdefault(name, nested)

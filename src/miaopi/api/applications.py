@@ -36,6 +36,8 @@ router = APIRouter(tags=["秒批"])
 # Uploads served with their own type: images and PDF; anything else as bytes to save.
 SERVED_TYPES = re.compile(r"image/(jpeg|png|gif|webp)|application/pdf")
 CurrentDeployment = Annotated[Deployment, Depends(deployment)]
+# Bodies the endpoints here read themselves: ``api.app`` puts their schemas into the OpenAPI components.
+READ_BODIES: tuple[type[BaseModel], ...] = (ApplicationIn,)
 
 
 class DecisionOut(BaseModel):
@@ -113,7 +115,7 @@ async def _application(request: Request) -> ApplicationIn:
         409: {"description": "幂等键已用于内容不同的申请"},
     },
     # What the endpoint reads itself, documented as its dependencies would be (the body's schema
-    # goes into the components in ``api.app``).
+    # is among READ_BODIES).
     openapi_extra={
         "security": [{principal.scheme_name: []}],
         "requestBody": {
