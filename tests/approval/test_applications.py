@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import threading
 from typing import Any
@@ -13,14 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
+from miaopi.api import create_app
 from miaopi.api.applications import DecisionOut
 from miaopi.approval import ApplicationIn, replay
 from miaopi.approval.models import Application, CaseEvidence, Upload
 from miaopi.approval.pipeline import new_case_no
 from miaopi.audit import AuditLog
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment
 from miaopi.sharing.models import AccessLogEntry
 from tests.approval.conftest import World
 from tests.approval.world import ACME, ALICE, CAROL, DAVE, EVE, FRANK, GHOST, ITEM
+from tests.livehttp import serving
 
 
 def uploaded(filename: str, content_type: str, content: bytes) -> dict[str, Any]:
@@ -111,6 +116,33 @@ def test_approved_instantly_with_explanation_evidence_and_audit(world: World) ->
         assert all(row.department == "civil_affairs" and row.purpose == f"item:{ITEM}" for row in reads)
         verdict = AuditLog().verify(session)
         assert verdict.ok and verdict.checked == 1
+
+
+def test_a_deadline_in_a_year_the_calendar_lacks_is_left_open_and_logged_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In late December every statutory deadline runs into a year chinesecalendar does not know yet:
+    each case is still decided with its deadline left open, /health names the missing year, and the
+    log says so once (with the count of cases), not once per application."""
+    december = Deployment.open(
+        load_settings(world.data_dir, world.deployment.database.url), today=lambda: dt.date(2026, 12, 21)
+    )
+    try:
+        with serving(create_app(december)) as http, caplog.at_level(logging.ERROR, "miaopi.deployment"):
+            for key in ("dec-1", "dec-2", "dec-3"):
+                response = http.post(
+                    "/api/v1/applications", json=body(ALICE, key), headers=world.headers(ALICE)
+                )
+                assert response.status_code == 201, response.text
+                assert response.json()["status"] == "approved"
+                assert response.json()["statutory_deadline"] is None
+            health = http.get("/api/v1/health").json()
+    finally:
+        december.close()
+    said = [record.getMessage() for record in caplog.records if "working calendar" in record.getMessage()]
+    assert len(said) == 1 and "不知道 2027 年的节假日安排" in said[0] and "(1 cases" in said[0], said
+    assert health["status"] == "degraded"
+    assert [problem for problem in health["problems"] if "2027" in problem] == [said[0].split(": ", 1)[1]]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ from miaopi.store import Database
 
 ProgressCallback = Callable[[str, int, int], None]
 log = logging.getLogger("miaopi.deployment")
+CALENDAR_LOG_SECONDS = 3600  # how often the log repeats that a year is missing from the working calendar
 
 
 class DeploymentError(RuntimeError):
@@ -191,16 +193,29 @@ class Deployment:
             ExchangeRegistryLookup(exchange, person_registry or "", enterprise_registry or "")
         )
         problems: list[str] = []
+        open_deadlines: dict[str, int] = {}  # per missing year's problem: cases left without a deadline
+        logged: dict[str, float] = {}  # per missing year's problem: when the log last said so
 
         def deadline(accepted_on: dt.date, limit: TimeLimit) -> dt.date | None:
             try:
                 return calendar.deadline(accepted_on, limit.value, limit.unit)
             except CalendarUnknownYear as error:
                 # Loud, never a guess: the case is still decided, its deadline stays open, and the
-                # operator sees the missing year in /health and the log until it is added.
-                log.error("working calendar: %s", error)
-                if str(error) not in problems:
-                    problems.append(str(error))
+                # operator sees the missing year in /health, and in the log once an hour with the
+                # count of cases left open — not once per case, which in December, when every
+                # deadline runs into the next year, is a line for every application.
+                problem = str(error)
+                if problem not in problems:
+                    problems.append(problem)
+                open_deadlines[problem] = open_deadlines.get(problem, 0) + 1
+                now = time.monotonic()
+                if problem not in logged or now - logged[problem] >= CALENDAR_LOG_SECONDS:
+                    logged[problem] = now
+                    log.error(
+                        "working calendar (%d cases without a deadline so far): %s",
+                        open_deadlines[problem],
+                        problem,
+                    )
                 return None
 
         approval = ApprovalService(
