@@ -63,7 +63,8 @@ def _round_half_away(value: float) -> float:
 
 
 def round_number(value: float, digits: int) -> float:
-    """DuckDB's ROUND(DOUBLE, digits), operation for operation."""
+    """ROUND(number, digits): ROUND(value * 10^digits) / 10^digits in doubles, halves away from zero
+    (DuckDB 1.x's ROUND(DOUBLE, digits), operation for operation; the SQL targets spell it out)."""
     if digits < 0:
         modifier = 10.0 ** (-digits)
         rounded = _round_half_away(value / modifier) * modifier

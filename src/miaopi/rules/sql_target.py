@@ -182,8 +182,8 @@ class SqlBuilder:
             assert isinstance(digits, int)
             if node.type is FactType.INTEGER and digits >= 0:
                 return self.build(args[0])
-            if self.dialect == "spark" and node.type is not FactType.INTEGER:
-                return self.spark_round(self.build(args[0]), digits)
+            if node.type is not FactType.INTEGER:
+                return self.round_number(self.build(args[0]), digits)
             return exp.Round(this=self.build(args[0]), decimals=_number(digits) if digits else None)
         if name == "SUBSTR":
             length = self.literal(args[2], bare=True) if len(args) > 2 else None
@@ -198,10 +198,13 @@ class SqlBuilder:
             return exp.DateDiff(this=end, expression=start, unit=unit)
         return self.add_to_date(name, args)
 
-    def spark_round(self, value: exp.Expr, digits: int) -> exp.Expr:
-        """DuckDB's ROUND(DOUBLE, digits) operation for operation (see ``runtime.round_number``):
-        ROUND(value * 10^digits) / 10^digits in doubles. Spark's own ROUND(DOUBLE, digits) rounds the
-        shortest decimal text of the double instead, so ROUND(1.005, 2) would differ (1.01 vs 1.0)."""
+    def round_number(self, value: exp.Expr, digits: int) -> exp.Expr:
+        """The rule language's ROUND of a number, operation for operation as ``runtime.round_number``:
+        ROUND(value * 10^digits) / 10^digits in doubles, halves away from zero — spelled out for every
+        engine, because the engines' own ROUND(DOUBLE, digits) disagree and change: Spark rounds the
+        shortest decimal text of the double (ROUND(1.005, 2) = 1.01, not 1.0), and DuckDB 2.0 rounds
+        the double's exact binary value (ROUND(2.675, 2) = 2.67, where DuckDB 1.x and the rule
+        language give 2.68)."""
         if digits == 0:
             return exp.Round(this=_cast(value, "DOUBLE"))
         modifier = _cast(exp.Literal.number(10 ** abs(digits)), "DOUBLE")
