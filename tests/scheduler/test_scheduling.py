@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import update
 
+from miaopi.api import create_app
 from miaopi.approval.models import Application
-from miaopi.scheduler import reminder_day
+from miaopi.scheduler import Scheduler, reminder_day
 from miaopi.scheduler.models import CasePlan
 from tests.approval.conftest import World
 from tests.approval.world import ALICE, CAROL, FRANK
@@ -137,3 +138,63 @@ def test_reconcile_catches_changes_made_on_other_paths(world: World) -> None:
     assert runner.reconcile() == 0
     with world.deployment.database.session() as session:
         assert session.get(CasePlan, case_no) is None
+
+
+def test_deadlines_left_open_for_a_missing_year_are_filled_once_the_calendar_has_it(world: World) -> None:
+    """Decided in late December, without the next year's holidays: the case goes to review with no
+    deadline and nothing planned. Once the operator adds the year (calendar.yaml) and the platform
+    restarts, the scheduler's first round gives the case its deadlines, a public step and an audit
+    entry, and plans its jobs — once, however many rounds or runners follow. A closed case is left
+    alone."""
+    from miaopi.config import load_settings
+    from miaopi.deployment import Deployment
+    from tests.clock.conftest import PLAUSIBLE_2027
+    from tests.livehttp import serving
+    from tests.scheduler.conftest import count_audit, count_steps
+
+    def opened(today: dt.date) -> Deployment:
+        return Deployment.open(
+            load_settings(world.data_dir, world.deployment.database.url), today=lambda: today
+        )
+
+    override = world.data_dir / "calendar.yaml"
+    override.unlink()  # the world's own 2027: not added yet
+    december = opened(dt.date(2026, 12, 21))
+    try:
+        with serving(create_app(december)) as http:
+            late = World(december, http, world.data_dir)
+            in_review = submit(late, FRANK, "dec-review")
+            approved = submit(late, CAROL, "dec-renewal", RENEWAL)
+        assert in_review["status"] == "review" and in_review["statutory_deadline"] is None
+        assert approved["status"] == "approved" and approved["statutory_deadline"] is None
+        assert december.scheduler.fill_open_deadlines() == 0  # this calendar still lacks 2027
+    finally:
+        december.close()
+    case_no = in_review["case_no"]
+    assert jobs(world, case_no) == []
+
+    override.write_text(PLAUSIBLE_2027, encoding="utf-8")
+    restarted = opened(dt.date(2027, 1, 4))
+    try:
+        clock = Clock(utc("2027-01-04T01:00:00"))
+        runner = Scheduler(restarted.alerts, restarted.catalog, restarted.calendar, now=clock)
+        other = Scheduler(restarted.alerts, restarted.catalog, restarted.calendar, now=clock)
+        runner.run_once()
+        other.run_once()
+        runner.run_once()
+        assert runner.fill_open_deadlines() == 0  # nothing left open
+    finally:
+        restarted.close()
+    with world.deployment.database.session() as session:
+        case = session.get(Application, case_no)
+        assert case is not None and case.statutory_deadline is not None
+        # 2026-12-21 + 20 working days: 12-22…12-31 (8), then 2027-01-04… (Jan 1–3 off in the test calendar)
+        assert case.statutory_deadline == dt.date(2027, 1, 19)
+        closed = session.get(Application, approved["case_no"])
+        assert closed is not None and closed.statutory_deadline is None
+    assert count_steps(world, case_no, "deadline_set") == 1
+    assert count_audit(world, case_no, "clock.deadline_set") == 1
+    assert {job.kind for job in jobs(world, case_no)} == {"reminder", "escalation"}
+    progress = world.http.get(f"/api/v1/progress/{case_no}").json()
+    assert progress["statutory_deadline"] == "2027-01-19"
+    assert "确定法定办结期限：2027年01月19日" in progress["steps"][-1]["label"]

@@ -212,9 +212,9 @@ class Deployment:
                 if problem not in logged or now - logged[problem] >= CALENDAR_LOG_SECONDS:
                     logged[problem] = now
                     log.error(
-                        "working calendar (%d cases without a deadline so far): %s",
-                        open_deadlines[problem],
+                        "working calendar: %s (cases left without a deadline so far: %d)",
                         problem,
+                        open_deadlines[problem],
                     )
                 return None
 

@@ -26,9 +26,19 @@ def restart_clock(
     session: Session, case: Application, catalog: Catalog, calendar: WorkingCalendar | None
 ) -> None:
     """Recompute the case's statutory and promised deadlines in place."""
+    deadlines = clock_deadlines(session, case, catalog, calendar)
+    if deadlines is not None:
+        case.statutory_deadline, case.promised_deadline = deadlines
+
+
+def clock_deadlines(
+    session: Session, case: Application, catalog: Catalog, calendar: WorkingCalendar | None
+) -> tuple[dt.date | None, dt.date | None] | None:
+    """The case's statutory and promised deadlines from its clock, each None where the calendar does
+    not know a year it needs (never a stale or guessed date); None without a calendar or item."""
     item = catalog.items.get(case.item_code)
     if calendar is None or item is None:
-        return
+        return None
     periods = session.scalars(
         select(Correction).where(Correction.case_no == case.case_no, Correction.submitted_at.is_not(None))
     ).all()
@@ -56,12 +66,12 @@ def restart_clock(
         suspensions,
         extension_days=case.extension_days or 0,
     )
-    # A year the calendar does not know leaves that deadline open (None), never a stale or guessed date.
     try:
-        case.statutory_deadline = clock.statutory_deadline()
+        statutory = clock.statutory_deadline()
     except CalendarUnknownYear:
-        case.statutory_deadline = None
+        statutory = None
     try:
-        case.promised_deadline = clock.promised_deadline()
+        promised = clock.promised_deadline()
     except CalendarUnknownYear:
-        case.promised_deadline = None
+        promised = None
+    return statutory, promised

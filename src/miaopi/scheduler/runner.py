@@ -21,14 +21,18 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from miaopi.approval.models import Application
 from miaopi.catalog import Catalog
 from miaopi.clock import WorkingCalendar
-from miaopi.review.alerts import DeadlineAlerts
+from miaopi.review.alerts import SCHEDULER, DeadlineAlerts
+from miaopi.review.deadlines import clock_deadlines
+from miaopi.review.models import SpecialProcedure
+from miaopi.review.queue import record_step
 from miaopi.scheduler.models import CasePlan
 from miaopi.scheduler.planning import DEEMED_APPROVAL, ESCALATION, KINDS, OPEN, REMINDER, wanted_jobs
 from miaopi.scheduler.store import Claimed, JobStore, LeaseLost, dialect_insert
@@ -95,6 +99,7 @@ class Scheduler:
         self.backoff = backoff
         self.reminder_days = reminder_days
         self.interval = interval
+        self._deadlines_filled = False  # the calendar does not change while this runner lives
         self.handlers: dict[str, Handler] = {
             REMINDER: lambda session, job, at: alerts.remind(session, job.target, _day(job), at),
             ESCALATION: lambda session, job, at: alerts.escalate(session, job.target, _day(job), at),
@@ -123,6 +128,62 @@ class Scheduler:
             .values(case_no=case.case_no, **values)
             .on_conflict_do_update(index_elements=["case_no"], set_=values)
         )
+
+    def fill_open_deadlines(self, batch: int = 500) -> int:
+        """Give the open cases decided while the calendar lacked a year they need (in December, every
+        case: the next year's holidays are not yet in chinesecalendar) the deadlines this calendar
+        now knows — the operator has added the year to calendar.yaml and restarted. Each case gets
+        its deadlines, a public step and an audit entry, and its jobs planned, in one transaction;
+        a case another runner has filled meanwhile is left as it is. Cases whose clock is stopped by
+        a running special procedure keep no deadline. Returns how many were filled."""
+        if self.calendar is None:
+            return 0
+        running = exists().where(
+            SpecialProcedure.case_no == Application.case_no, SpecialProcedure.ended_at.is_(None)
+        )
+        query = (
+            select(Application)
+            .where(Application.status.in_(OPEN), Application.statutory_deadline.is_(None), ~running)
+            .order_by(Application.case_no)
+            .options(*LIGHT)
+        )
+        filled, after = 0, ""
+        while True:
+            with self.database.session() as session:
+                cases = list(session.scalars(query.where(Application.case_no > after).limit(batch)))
+                for case in cases:
+                    deadlines = clock_deadlines(session, case, self.catalog, self.calendar)
+                    if deadlines is None or (statutory := deadlines[0]) is None:
+                        continue  # still a year the calendar lacks
+                    promised = deadlines[1]
+                    claimed = session.execute(
+                        update(Application)
+                        .where(Application.case_no == case.case_no, Application.statutory_deadline.is_(None))
+                        .values(statutory_deadline=statutory, promised_deadline=promised)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                        continue  # another runner filled it
+                    set_committed_value(case, "statutory_deadline", statutory)  # as stored: nothing to flush
+                    set_committed_value(case, "promised_deadline", promised)
+                    now = self.now()
+                    label = f"节假日安排已更新，确定法定办结期限：{statutory:%Y年%m月%d日}"
+                    record_step(
+                        session,
+                        self.alerts.audit,
+                        SCHEDULER,
+                        case.case_no,
+                        "deadline_set",
+                        label,
+                        now,
+                        "clock.deadline_set",
+                        statutory.isoformat(),
+                    )
+                    self.plan(session, case)
+                    filled += 1
+            if len(cases) < batch:
+                return filled
+            after = cases[-1].case_no
 
     def reconcile(self, batch: int = 500) -> int:
         """Plan every case whose jobs were planned from another state (or never); returns how many.
@@ -164,7 +225,11 @@ class Scheduler:
     # ---- running ------------------------------------------------------------------------------------
 
     def run_once(self, limit: int | None = None) -> RoundReport:
-        """One round: reconcile, then run due jobs until none is left (or ``limit`` were run)."""
+        """One round: reconcile, then run due jobs until none is left (or ``limit`` were run). The
+        first round first fills the deadlines left open for a year the calendar lacked."""
+        if not self._deadlines_filled:
+            self.fill_open_deadlines()
+            self._deadlines_filled = True
         report = RoundReport(planned=self.reconcile())
         while limit is None or report.done + report.retried + report.failed < limit:
             try:
