@@ -4,6 +4,7 @@ order, idempotent and safe under concurrent runs, each made offer with its messa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -238,3 +239,28 @@ def test_offers_are_made_a_batch_per_transaction(world: World, monkeypatch: pyte
     assert (result.created, result.made, result.waiting) == (2, 2, 0)
     assert {offer.status for offer in offers(world, "allowance").values()} == {"made"}
     assert len(messages(world)) == 2
+
+
+def test_offers_made_while_the_calendar_lacks_next_year_stay_open_and_are_logged_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Made on 2026-12-28, ten working days run into 2027, which the calendar does not know: each
+    made offer's last day to confirm is left open (never guessed), and the log says so once, not
+    once per offer."""
+    from miaopi.config import load_settings
+    from miaopi.deployment import Deployment
+
+    december = Deployment.open(
+        load_settings(world.data_dir, world.database_url), today=lambda: dt.date(2026, 12, 28)
+    )
+    try:
+        with caplog.at_level(logging.ERROR, "miaopi.offers"):
+            result = december.offers.make("refund")
+    finally:
+        december.close()
+    assert result.made == 2
+    made = [offer for offer in offers(world).values() if offer.status == "made"]
+    assert len(made) == 2 and all(offer.expires_on is None for offer in made)
+    said = [record.getMessage() for record in caplog.records if "working calendar" in record.getMessage()]
+    assert len(said) == 1 and "不知道 2027 年的节假日安排" in said[0], said
+    assert said[0].endswith("(offers left without a last day to confirm so far: 1)")

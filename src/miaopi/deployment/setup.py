@@ -8,7 +8,6 @@ import gc
 import json
 import logging
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,7 +23,7 @@ from miaopi.auth import (
 )
 from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.catalog.facts import LICENCE_FIELDS
-from miaopi.clock import CalendarFileError, CalendarUnknownYear, WorkingCalendar
+from miaopi.clock import CalendarFileError, CalendarUnknownYear, UnknownYears, WorkingCalendar
 from miaopi.config import Settings
 from miaopi.events import EventIntake
 from miaopi.events.scan import scan_grants
@@ -44,7 +43,6 @@ from miaopi.store import Database
 
 ProgressCallback = Callable[[str, int, int], None]
 log = logging.getLogger("miaopi.deployment")
-CALENDAR_LOG_SECONDS = 3600  # how often the log repeats that a year is missing from the working calendar
 
 
 class DeploymentError(RuntimeError):
@@ -193,29 +191,17 @@ class Deployment:
             ExchangeRegistryLookup(exchange, person_registry or "", enterprise_registry or "")
         )
         problems: list[str] = []
-        open_deadlines: dict[str, int] = {}  # per missing year's problem: cases left without a deadline
-        logged: dict[str, float] = {}  # per missing year's problem: when the log last said so
+        unknown_years = UnknownYears(log, "cases left without a deadline")
 
         def deadline(accepted_on: dt.date, limit: TimeLimit) -> dt.date | None:
             try:
                 return calendar.deadline(accepted_on, limit.value, limit.unit)
             except CalendarUnknownYear as error:
                 # Loud, never a guess: the case is still decided, its deadline stays open, and the
-                # operator sees the missing year in /health, and in the log once an hour with the
-                # count of cases left open — not once per case, which in December, when every
-                # deadline runs into the next year, is a line for every application.
-                problem = str(error)
-                if problem not in problems:
-                    problems.append(problem)
-                open_deadlines[problem] = open_deadlines.get(problem, 0) + 1
-                now = time.monotonic()
-                if problem not in logged or now - logged[problem] >= CALENDAR_LOG_SECONDS:
-                    logged[problem] = now
-                    log.error(
-                        "working calendar: %s (cases left without a deadline so far: %d)",
-                        problem,
-                        open_deadlines[problem],
-                    )
+                # operator sees the missing year in /health and, once an hour, in the log.
+                unknown_years.left_open(error)
+                if str(error) not in problems:
+                    problems.append(str(error))
                 return None
 
         approval = ApprovalService(

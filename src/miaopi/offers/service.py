@@ -33,7 +33,7 @@ from miaopi.auth import Principal
 from miaopi.catalog import Catalog, Plan, Policy, TimeLimit
 from miaopi.catalog.evaluation import Outcome
 from miaopi.catalog.model import Version
-from miaopi.clock import CalendarUnknownYear, WorkingCalendar
+from miaopi.clock import CalendarUnknownYear, UnknownYears, WorkingCalendar
 from miaopi.identity import mask_identifier
 from miaopi.identity.masking import mask_name
 from miaopi.notifications import NewMessage
@@ -263,6 +263,7 @@ class OfferService:
         self.catalog = catalog
         self.exchange = exchange
         self.calendar = calendar
+        self.unknown_years = UnknownYears(log, "offers left without a last day to confirm")
         self.screening_dir = screening_dir
         self.audit = audit or AuditLog()
         self.today = today
@@ -660,8 +661,9 @@ class OfferService:
             return self.calendar.deadline(made_on, limit.value, limit.unit)
         except CalendarUnknownYear as error:
             # Never guessed: the offer stays open and `miaopi offers expire` sets the date once the
-            # year is in the calendar (chinesecalendar or calendar.yaml).
-            log.error("offer expiry left open: %s", error)
+            # year is in the calendar (chinesecalendar or calendar.yaml). Logged once an hour, not
+            # once per offer: a district's make is tens of thousands of offers.
+            self.unknown_years.left_open(error)
             return None
 
     # ---- expiry --------------------------------------------------------------------------------
