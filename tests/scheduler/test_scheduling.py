@@ -144,8 +144,8 @@ def test_deadlines_left_open_for_a_missing_year_are_filled_once_the_calendar_has
     """Decided in late December, without the next year's holidays: the case goes to review with no
     deadline and nothing planned. Once the operator adds the year (calendar.yaml) and the platform
     restarts, the scheduler's first round gives the case its deadlines, a public step and an audit
-    entry, and plans its jobs — once, however many rounds or runners follow. A closed case is left
-    alone."""
+    entry, and plans its jobs — once, however many rounds or runners follow. A closed case and one
+    whose clock a special procedure has stopped are left alone."""
     from miaopi.config import load_settings
     from miaopi.deployment import Deployment
     from tests.clock.conftest import PLAUSIBLE_2027
@@ -165,6 +165,14 @@ def test_deadlines_left_open_for_a_missing_year_are_filled_once_the_calendar_has
             late = World(december, http, world.data_dir)
             in_review = submit(late, FRANK, "dec-review")
             approved = submit(late, CAROL, "dec-renewal", RENEWAL)
+            heard = submit(late, FRANK, "dec-hearing")["case_no"]  # its clock stopped by a hearing
+            reviewer = officer(late, "civil-r", "civil_affairs")
+            assert http.post(f"/api/v1/review/cases/{heard}/claim", headers=reviewer).status_code == 200
+            hearing = {"kind": "听证", "reason": "涉及第三人重大利益，依申请举行听证"}
+            started = http.post(
+                f"/api/v1/review/cases/{heard}/special-procedures", json=hearing, headers=reviewer
+            )
+            assert started.status_code == 201, started.text
         assert in_review["status"] == "review" and in_review["statutory_deadline"] is None
         assert approved["status"] == "approved" and approved["statutory_deadline"] is None
         assert december.scheduler.fill_open_deadlines() == 0  # this calendar still lacks 2027
@@ -192,6 +200,9 @@ def test_deadlines_left_open_for_a_missing_year_are_filled_once_the_calendar_has
         assert case.statutory_deadline == dt.date(2027, 1, 19)
         closed = session.get(Application, approved["case_no"])
         assert closed is not None and closed.statutory_deadline is None
+        stopped = session.get(Application, heard)
+        assert stopped is not None and stopped.statutory_deadline is None
+    assert count_steps(world, heard, "deadline_set") == 0
     assert count_steps(world, case_no, "deadline_set") == 1
     assert count_audit(world, case_no, "clock.deadline_set") == 1
     assert {job.kind for job in jobs(world, case_no)} == {"reminder", "escalation"}
