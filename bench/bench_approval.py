@@ -8,8 +8,10 @@
   steps, access log, audit entry, licence);
 * over HTTP: ``miaopi serve`` with 1 and 2 workers against SQLite (WAL) and against PostgreSQL,
   driven by wrk keeping C connections busy with new applications of 500 applicants for D seconds;
-  throughput and p99. Baseline in the same run: the same server answering ``GET /api/v1/health/live``
-  (no I/O: the ceiling of the HTTP stack on this machine). Then the target itself: 1,000
+  throughput, p99 and the server's CPU per stored application (all its processes, from ``/proc``;
+  with PostgreSQL, its backends' too) — steadier than throughput on a busy machine. Baseline in the
+  same run: the same server answering ``GET /api/v1/health/live`` (no I/O: the ceiling of the HTTP
+  stack on this machine, and its CPU per request). Then the target itself: 1,000
   applications per second offered on schedule (an open loop), each from a different applicant, as
   in real traffic (no bearer token cached yet), p50/p99/p99.9 from each request's due time.
 
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -279,11 +282,73 @@ def lua_applicant(token: str, body: dict[str, object]) -> str:
     return f"{{[==[{token}]==], [==[{before}]==], [==[{after}]==]}}"
 
 
-def wrk_load(
-    port: int, path: str, seconds: float, connections: int, script: str | None = None
-) -> tuple[int, float, float, int]:
+@dataclass(frozen=True)
+class WrkRun:
+    rate: int  # requests per second
+    p50: float  # ms
+    p99: float  # ms
+    errors: int  # non-2xx answers
+    done: int  # requests answered
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system, all threads) each process has used so far; one gone is left out."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_since(before: dict[int, float], pids: list[int]) -> float:
+    """CPU seconds the processes ``pids`` used since ``before`` (all of it for those started since)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in cpu_seconds(pids).items())
+
+
+def server_processes(root: int) -> list[int]:
+    """``root`` and its descendants (the uvicorn supervisor and its workers)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(parent, []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(parents.get(pid, []))
+    return found
+
+
+def postgres_processes() -> list[int]:
+    """The local PostgreSQL server's processes (its backends do the case store's work)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def wrk_load_measured(
+    pids: list[int], port: int, path: str, seconds: float, connections: int, script: str | None = None
+) -> tuple[WrkRun, float]:
+    """:func:`wrk_load`, and the CPU the processes ``pids`` spent per request answered (µs)."""
+    before = cpu_seconds(pids)
+    run = wrk_load(port, path, seconds, connections, script)
+    return run, cpu_since(before, pids) / max(run.done, 1) * 1e6
+
+
+def wrk_load(port: int, path: str, seconds: float, connections: int, script: str | None = None) -> WrkRun:
     """Drive the server with wrk (a C load generator, so the server keeps the CPU): requests per
-    second, p50 and p99 in ms, and the count of non-2xx answers."""
+    second, p50 and p99 in ms, the count of non-2xx answers and of requests answered."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         if script:
@@ -303,7 +368,8 @@ def wrk_load(
 
     rate = float(next(line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")))
     errors = sum(int(line.split()[-1]) for line in output.splitlines() if line.strip().startswith("Non-2xx"))
-    return int(rate), millis("50%"), millis("99%"), errors
+    done = int(next(line.split()[0] for line in output.splitlines() if " requests in " in line))
+    return WrkRun(int(rate), millis("50%"), millis("99%"), errors, done)
 
 
 def http_requests(
@@ -401,18 +467,29 @@ def over_http(
                     for person in regulars
                 )
             }
-            ceiling, _, ceiling_p99, _ = wrk_load(port, "/api/v1/health/live", seconds, connections)
-            rate, p50, p99, errors = wrk_load(port, "/", seconds, connections, script)
+            pids = server_processes(server.pid)
+            ceiling, ceiling_cpu = wrk_load_measured(pids, port, "/api/v1/health/live", seconds, connections)
+            # PostgreSQL's backends: those the server's pools open during the run count from their start
+            database = cpu_seconds(postgres_processes() if database_url else [])
+            stored, stored_cpu = wrk_load_measured(pids, port, "/", seconds, connections, script)
+            database_pids = postgres_processes() if database_url else []
+            database_cpu = cpu_since(database, database_pids) / max(stored.done, 1) * 1e6
             print(
                 f"over HTTP, {label}: {workers} worker(s), {connections} connections, {seconds:.0f} s, load from wrk on the same 2 cores"
             )
             print(
-                f"  GET /health/live (HTTP stack ceiling)    {ceiling:6,d} req/s   p99 {ceiling_p99:6.1f} ms"
+                f"  GET /health/live (HTTP stack ceiling)    {ceiling.rate:6,d} req/s   p99 {ceiling.p99:6.1f} ms   "
+                f"server CPU {ceiling_cpu:6,.0f} µs/request"
             )
             print(
-                f"  POST /applications, decided and stored   {rate:6,d} /s      p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   non-2xx {errors}"
+                f"  POST /applications, decided and stored   {stored.rate:6,d} /s      p50 {stored.p50:6.1f} ms   "
+                f"p99 {stored.p99:6.1f} ms   non-2xx {stored.errors}   server CPU {stored_cpu:6,.0f} µs/application"
+                + (f" + PostgreSQL {database_cpu:,.0f} µs" if database_url else "")
             )
-            print(f"  ratio to the ceiling: {rate / max(ceiling, 1):.2f}")
+            print(
+                f"  ratio to the ceiling: {stored.rate / max(ceiling.rate, 1):.2f} in throughput, "
+                f"{stored_cpu / max(ceiling_cpu, 1):.1f}× its CPU per request"
+            )
             offered(port, newcomers, tokens, form, seconds)
             return
         ceiling, ceiling_latencies, _ = asyncio.run(
