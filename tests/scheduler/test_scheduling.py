@@ -8,11 +8,25 @@ from sqlalchemy import update
 
 from miaopi.api import create_app
 from miaopi.approval.models import Application
+from miaopi.config import load_settings
+from miaopi.deployment import Deployment
 from miaopi.scheduler import Scheduler, reminder_day
 from miaopi.scheduler.models import CasePlan
 from tests.approval.conftest import World
 from tests.approval.world import ALICE, CAROL, FRANK
-from tests.scheduler.conftest import Clock, jobs, officer, scheduler, submit, summary, utc
+from tests.clock.conftest import PLAUSIBLE_2027
+from tests.livehttp import serving
+from tests.scheduler.conftest import (
+    Clock,
+    count_audit,
+    count_steps,
+    jobs,
+    officer,
+    scheduler,
+    submit,
+    summary,
+    utc,
+)
 from tests.scheduler.world import RENEWAL
 
 # 20 working days from Sunday 2026-11-22: Friday 2026-12-18. Three working days before it: Tuesday
@@ -146,11 +160,6 @@ def test_deadlines_left_open_for_a_missing_year_are_filled_once_the_calendar_has
     restarts, the scheduler's first round gives the case its deadlines, a public step and an audit
     entry, and plans its jobs — once, however many rounds or runners follow. A closed case and one
     whose clock a special procedure has stopped are left alone."""
-    from miaopi.config import load_settings
-    from miaopi.deployment import Deployment
-    from tests.clock.conftest import PLAUSIBLE_2027
-    from tests.livehttp import serving
-    from tests.scheduler.conftest import count_audit, count_steps
 
     def opened(today: dt.date) -> Deployment:
         return Deployment.open(

@@ -20,8 +20,9 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -156,13 +157,18 @@ class Scheduler:
                     if deadlines is None or (statutory := deadlines[0]) is None:
                         continue  # still a year the calendar lacks
                     promised = deadlines[1]
-                    claimed = session.execute(
-                        update(Application)
-                        .where(Application.case_no == case.case_no, Application.statutory_deadline.is_(None))
-                        .values(statutory_deadline=statutory, promised_deadline=promised)
-                        .execution_options(synchronize_session=False)
+                    claimed = cast(
+                        CursorResult[Any],
+                        session.execute(
+                            update(Application)
+                            .where(
+                                Application.case_no == case.case_no, Application.statutory_deadline.is_(None)
+                            )
+                            .values(statutory_deadline=statutory, promised_deadline=promised)
+                            .execution_options(synchronize_session=False)
+                        ),
                     )
-                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    if claimed.rowcount != 1:
                         continue  # another runner filled it
                     set_committed_value(case, "statutory_deadline", statutory)  # as stored: nothing to flush
                     set_committed_value(case, "promised_deadline", promised)
