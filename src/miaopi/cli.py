@@ -143,9 +143,13 @@ def serve(
     os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
     if not scheduler and not notifications:
         deployment.close()  # otherwise kept open in this process for the background threads
-    uvicorn.run(
-        "miaopi.api.asgi:build", factory=True, host=host, port=port, workers=workers, log_level="warning"
-    )
+    from miaopi.api.workers import PortInUse, serve_workers
+
+    try:
+        serve_workers("miaopi.api.asgi:build", host, port, workers, log_level="warning")
+    except PortInUse as error:
+        errors.print(f"[red]错误：[/red]{error.strerror}（端口已被其他程序占用？）")
+        raise typer.Exit(1) from None
 
 
 @app.command()
