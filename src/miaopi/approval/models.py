@@ -11,11 +11,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,9 +33,9 @@ class Application(Base):
     department: Mapped[str] = mapped_column(String(64), index=True)
     version_hash: Mapped[str] = mapped_column(String(80))
     version_from: Mapped[dt.date] = mapped_column(Date)
-    applicant: Mapped[str] = mapped_column(String(32), index=True)
+    applicant: Mapped[str] = mapped_column(String(32))  # indexed first in uq_approval_application_idempotency
     applicant_kind: Mapped[str] = mapped_column(String(16))
-    acting_person: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    acting_person: Mapped[str | None] = mapped_column(String(32), nullable=True)
     submitted_by: Mapped[str] = mapped_column(String(80))
     idempotency_key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(80))
@@ -58,7 +60,7 @@ class Application(Base):
     decision_micros: Mapped[int] = mapped_column(Integer)
     timings: Mapped[dict[str, int]] = mapped_column(JSON)
     # Manual review (人工审核): who holds the case, and the decision a person made.
-    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -73,7 +75,22 @@ class Application(Base):
     extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
+        # Also the index of the applicant's cases (its first column).
         UniqueConstraint("applicant", "idempotency_key", name="uq_approval_application_idempotency"),
+        # Only the rows that have a value: most cases have no acting person and no reviewer holding
+        # them, and every index a new case enters costs its commit a page (migration 0016).
+        *(
+            Index(
+                f"ix_approval_application_{column}",
+                column,
+                sqlite_where=text(where),
+                postgresql_where=text(where),
+            )
+            for column, where in (
+                ("acting_person", "acting_person IS NOT NULL"),
+                ("claimed_by", "claimed_by IS NOT NULL"),
+            )
+        ),
     )
 
 
