@@ -149,6 +149,7 @@ def in_process(data_dir: Path, people: list[str]) -> None:
     decide_only: list[float] = []
     total: list[float] = []
     outcomes: dict[str, int] = {}
+    writes = written_bytes([os.getpid()])
     for index, person in enumerate(people):
         principal = Principal(
             account_id=0, kind="applicant", login=person, role="applicant", subject_id=person
@@ -159,6 +160,7 @@ def in_process(data_dir: Path, people: list[str]) -> None:
         total.append((time.perf_counter_ns() - began) / 1000)
         decide_only.append(float(sum(decision.timings.values())))
         outcomes[decision.status] = outcomes.get(decision.status, 0) + 1
+    written = written_since(writes, [os.getpid()]) / len(people) / 1024
     print(f"in process, {len(people):,} applications for {deployment.catalog.items[ITEM].name} ({outcomes})")
     print(
         f"  decision (resolve → gather 7 resources → materials → 11 rules)  p50 {statistics.median(decide_only):7.0f} µs   p99 {percentile(decide_only, 0.99):7.0f} µs"
@@ -166,6 +168,7 @@ def in_process(data_dir: Path, people: list[str]) -> None:
     print(
         f"  decision + durable storage ({deployment.database.dialect:10})          p50 {statistics.median(total):7.0f} µs   p99 {percentile(total, 0.99):7.0f} µs"
     )
+    print(f"  written to storage per case, each committed alone (WAL, checkpoints)     {written:7,.0f} KB")
     deployment.close()
 
 
@@ -307,6 +310,25 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 def cpu_since(before: dict[int, float], pids: list[int]) -> float:
     """CPU seconds the processes ``pids`` used since ``before`` (all of it for those started since)."""
     return sum(used - before.get(pid, 0.0) for pid, used in cpu_seconds(pids).items())
+
+
+def written_bytes(pids: list[int]) -> dict[int, int]:
+    """Bytes each process has had sent to storage so far (``write_bytes`` of /proc/PID/io: the
+    WAL, checkpoints, data files); one gone is left out. Unlike time, the same work writes about
+    the same bytes however busy the machine is."""
+    written = {}
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+        except OSError:
+            continue
+        written[pid] = next(int(line.split()[1]) for line in lines if line.startswith("write_bytes:"))
+    return written
+
+
+def written_since(before: dict[int, int], pids: list[int]) -> int:
+    """Bytes the processes ``pids`` had written to storage since ``before``."""
+    return sum(used - before.get(pid, 0) for pid, used in written_bytes(pids).items())
 
 
 def server_processes(root: int) -> list[int]:
@@ -479,9 +501,12 @@ def over_http(
             ceiling, ceiling_cpu = wrk_load_measured(pids, port, "/api/v1/health/live", seconds, connections)
             # PostgreSQL's backends: those the server's pools open during the run count from their start
             database = cpu_seconds(postgres_processes() if database_url else [])
+            writes = written_bytes(pids + (postgres_processes() if database_url else []))
             stored, stored_cpu = wrk_load_measured(pids, port, "/", seconds, connections, script)
             database_pids = postgres_processes() if database_url else []
             database_cpu = cpu_since(database, database_pids) / max(stored.done, 1) * 1e6
+            server_written = written_since(writes, pids) / max(stored.done, 1) / 1024
+            database_written = written_since(writes, database_pids) / max(stored.done, 1) / 1024
             print(
                 f"over HTTP, {label}: {workers} worker(s), {connections} connections, {seconds:.0f} s, load from wrk on the same 2 cores"
             )
@@ -493,6 +518,10 @@ def over_http(
                 f"  POST /applications, decided and stored   {stored.rate:6,d} /s      p50 {stored.p50:6.1f} ms   "
                 f"p99 {stored.p99:6.1f} ms   non-2xx {stored.errors}   server CPU {stored_cpu:6,.0f} µs/application"
                 + (f" + PostgreSQL {database_cpu:,.0f} µs" if database_url else "")
+            )
+            print(
+                f"  written to storage per stored application: {server_written:,.0f} KB"
+                + (f" (server) + {database_written:,.0f} KB (PostgreSQL)" if database_url else "")
             )
             print(
                 f"  ratio to the ceiling: {stored.rate / max(ceiling.rate, 1):.2f} in throughput, "
