@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,23 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+
+def wait_until_answering(process: subprocess.Popen[str], url: str, seconds: float = 240) -> None:
+    """Wait until the server ``process`` answers ``url`` with 200; AssertionError, with what it
+    printed, if it exits first or takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server did not answer {url} in time")
+        time.sleep(0.3)
 
 
 def free_port() -> int:

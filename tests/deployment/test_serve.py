@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.livehttp import free_port
+from tests.livehttp import free_port, wait_until_answering
 
 MIAOPI = [sys.executable, "-m", "miaopi"]
 
@@ -35,21 +34,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
     try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"miaopi serve exited: {process.stdout.read() if process.stdout else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("miaopi serve did not answer in time")
-            time.sleep(0.3)
+        wait_until_answering(process, f"{base}/api/v1/health", seconds=180)
         yield base, data_dir, ""
     finally:
         process.terminate()

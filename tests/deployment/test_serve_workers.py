@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.livehttp import free_port
+from tests.livehttp import free_port, wait_until_answering
 
 MIAOPI = [sys.executable, "-m", "miaopi"]
 LISTEN, ESTABLISHED = "0A", "01"
@@ -67,21 +67,8 @@ def two_workers(
         text=True,
         env=env,
     )
-    deadline = time.monotonic() + 240
     try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"miaopi serve exited: {process.stdout.read() if process.stdout else ''}"
-                )
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("miaopi serve did not answer in time")
-            time.sleep(0.3)
+        wait_until_answering(process, f"http://127.0.0.1:{port}/api/v1/health/live")
         # the other worker may still be starting: a little longer for it to listen too
         settle = time.monotonic() + 60
         while len(_tcp(port, LISTEN)) < 2 and time.monotonic() < settle:
