@@ -314,8 +314,8 @@ def cpu_since(before: dict[int, float], pids: list[int]) -> float:
 
 def written_bytes(pids: list[int]) -> dict[int, int]:
     """Bytes each process has had sent to storage so far (``write_bytes`` of /proc/PID/io: the
-    WAL, checkpoints, data files); one gone is left out. Unlike time, the same work writes about
-    the same bytes however busy the machine is."""
+    WAL, checkpoints, data files); one gone is left out. It depends on how many cases share a
+    commit, not, as time does, on how busy the machine is."""
     written = {}
     for pid in pids:
         try:

@@ -27,7 +27,8 @@ STARTUP_FAILURE = 3
 
 
 class PortInUse(OSError):
-    """Another program listens on the port."""
+    """The port cannot be bound: another program listens on it, or the address is not this
+    machine's; ``strerror`` says which, in Chinese."""
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
