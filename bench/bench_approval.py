@@ -149,7 +149,7 @@ def in_process(data_dir: Path, people: list[str]) -> None:
     decide_only: list[float] = []
     total: list[float] = []
     outcomes: dict[str, int] = {}
-    writes = written_bytes([os.getpid()])
+    before = usage([os.getpid()])
     for index, person in enumerate(people):
         principal = Principal(
             account_id=0, kind="applicant", login=person, role="applicant", subject_id=person
@@ -160,7 +160,7 @@ def in_process(data_dir: Path, people: list[str]) -> None:
         total.append((time.perf_counter_ns() - began) / 1000)
         decide_only.append(float(sum(decision.timings.values())))
         outcomes[decision.status] = outcomes.get(decision.status, 0) + 1
-    written = written_since(writes, [os.getpid()]) / len(people) / 1024
+    written = usage_since(before, [os.getpid()]).written / len(people) / 1024
     print(f"in process, {len(people):,} applications for {deployment.catalog.items[ITEM].name} ({outcomes})")
     print(
         f"  decision (resolve → gather 7 resources → materials → 11 rules)  p50 {statistics.median(decide_only):7.0f} µs   p99 {percentile(decide_only, 0.99):7.0f} µs"
@@ -295,40 +295,43 @@ class WrkRun:
     done: int  # requests answered
 
 
-def cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """CPU time (user + system, all threads) each process has used so far; one gone is left out."""
+@dataclass(frozen=True)
+class Usage:
+    """What processes used: CPU and bytes written to storage. Bytes written depend on how many cases
+    share a commit, not, as time does, on how busy the machine is."""
+
+    cpu: float  # seconds, user + system, all threads
+    written: int  # bytes sent to storage (write_bytes of /proc/PID/io: the WAL, checkpoints, data files)
+
+
+def usage(pids: list[int]) -> dict[int, Usage]:
+    """What each process has used so far, from /proc; one gone is left out."""
     used = {}
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        try:  # another user's process (PostgreSQL's, unless we are root) keeps its I/O to itself
+            io = Path(f"/proc/{pid}/io").read_text().splitlines()
+        except OSError:
+            io = []
+        used[pid] = Usage(
+            cpu=(int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"),
+            written=next((int(line.split()[1]) for line in io if line.startswith("write_bytes:")), 0),
+        )
     return used
 
 
-def cpu_since(before: dict[int, float], pids: list[int]) -> float:
-    """CPU seconds the processes ``pids`` used since ``before`` (all of it for those started since)."""
-    return sum(used - before.get(pid, 0.0) for pid, used in cpu_seconds(pids).items())
-
-
-def written_bytes(pids: list[int]) -> dict[int, int]:
-    """Bytes each process has had sent to storage so far (``write_bytes`` of /proc/PID/io: the
-    WAL, checkpoints, data files); one gone is left out. It depends on how many cases share a
-    commit, not, as time does, on how busy the machine is."""
-    written = {}
-    for pid in pids:
-        try:
-            lines = Path(f"/proc/{pid}/io").read_text().splitlines()
-        except OSError:
-            continue
-        written[pid] = next(int(line.split()[1]) for line in lines if line.startswith("write_bytes:"))
-    return written
-
-
-def written_since(before: dict[int, int], pids: list[int]) -> int:
-    """Bytes the processes ``pids`` had written to storage since ``before``."""
-    return sum(used - before.get(pid, 0) for pid, used in written_bytes(pids).items())
+def usage_since(before: dict[int, Usage], pids: list[int]) -> Usage:
+    """What the processes ``pids`` used since ``before`` (all of it for those started since)."""
+    now = usage(pids)
+    return Usage(
+        cpu=sum(used.cpu - (before[pid].cpu if pid in before else 0.0) for pid, used in now.items()),
+        written=sum(
+            used.written - (before[pid].written if pid in before else 0) for pid, used in now.items()
+        ),
+    )
 
 
 def server_processes(root: int) -> list[int]:
@@ -362,11 +365,11 @@ def postgres_processes() -> list[int]:
 
 def wrk_load_measured(
     pids: list[int], port: int, path: str, seconds: float, connections: int, script: str | None = None
-) -> tuple[WrkRun, float]:
-    """:func:`wrk_load`, and the CPU the processes ``pids`` spent per request answered (µs)."""
-    before = cpu_seconds(pids)
+) -> tuple[WrkRun, Usage]:
+    """:func:`wrk_load`, and what the processes ``pids`` used meanwhile."""
+    before = usage(pids)
     run = wrk_load(port, path, seconds, connections, script)
-    return run, cpu_since(before, pids) / max(run.done, 1) * 1e6
+    return run, usage_since(before, pids)
 
 
 def wrk_load(port: int, path: str, seconds: float, connections: int, script: str | None = None) -> WrkRun:
@@ -498,15 +501,19 @@ def over_http(
                 )
             }
             pids = server_processes(server.pid)
-            ceiling, ceiling_cpu = wrk_load_measured(pids, port, "/api/v1/health/live", seconds, connections)
+            ceiling, ceiling_used = wrk_load_measured(pids, port, "/api/v1/health/live", seconds, connections)
+            ceiling_cpu = ceiling_used.cpu / max(ceiling.done, 1) * 1e6
             # PostgreSQL's backends: those the server's pools open during the run count from their start
-            database = cpu_seconds(postgres_processes() if database_url else [])
-            writes = written_bytes(pids + (postgres_processes() if database_url else []))
-            stored, stored_cpu = wrk_load_measured(pids, port, "/", seconds, connections, script)
-            database_pids = postgres_processes() if database_url else []
-            database_cpu = cpu_since(database, database_pids) / max(stored.done, 1) * 1e6
-            server_written = written_since(writes, pids) / max(stored.done, 1) / 1024
-            database_written = written_since(writes, database_pids) / max(stored.done, 1) / 1024
+            database = usage(postgres_processes() if database_url else [])
+            stored, server_used = wrk_load_measured(pids, port, "/", seconds, connections, script)
+            database_used = usage_since(database, postgres_processes() if database_url else [])
+            per_application = max(stored.done, 1)
+            stored_cpu, database_cpu = (
+                used.cpu / per_application * 1e6 for used in (server_used, database_used)
+            )
+            server_written, database_written = (
+                used.written / per_application / 1024 for used in (server_used, database_used)
+            )
             print(
                 f"over HTTP, {label}: {workers} worker(s), {connections} connections, {seconds:.0f} s, load from wrk on the same 2 cores"
             )
