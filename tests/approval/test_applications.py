@@ -22,7 +22,7 @@ from miaopi.approval.pipeline import new_case_no
 from miaopi.audit import AuditLog
 from miaopi.config import load_settings
 from miaopi.deployment import Deployment
-from miaopi.sharing.models import AccessLogEntry
+from miaopi.sharing.models import AccessCount, AccessLogEntry
 from tests.approval.conftest import World
 from tests.approval.world import ACME, ALICE, CAROL, DAVE, EVE, FRANK, GHOST, ITEM
 from tests.livehttp import serving
@@ -116,6 +116,11 @@ def test_approved_instantly_with_explanation_evidence_and_audit(world: World) ->
         assert all(row.department == "civil_affairs" and row.purpose == f"item:{ITEM}" for row in reads)
         verdict = AuditLog().verify(session)
         assert verdict.ok and verdict.checked == 1
+    assert world.http.get("/api/v1/sharing/access-counts").json() == {
+        "total": 3,
+        "by_resource": {"population.person": 1, "credit.dishonest_person": 1, "licence.person_licence": 1},
+        "by_department": {"civil_affairs": 3},
+    }
 
 
 def test_a_deadline_in_a_year_the_calendar_lacks_is_left_open_and_logged_once(
@@ -346,6 +351,7 @@ def test_bad_input_names_the_field_and_stores_nothing(
     with world.deployment.database.session() as session:
         assert session.scalar(select(text("count(*)")).select_from(Application)) == 0
         assert session.scalar(select(text("count(*)")).select_from(AccessLogEntry)) == 0
+        assert session.scalar(select(text("count(*)")).select_from(AccessCount)) == 0
 
 
 def test_malformed_json_and_oversized_bodies(world: World) -> None:

@@ -31,7 +31,7 @@ from miaopi.audit import AuditLog, AuditRecord, CheckedRecord, check_record
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
-from miaopi.sharing.access_log import ACCESS_LOG, access_rows
+from miaopi.sharing.access_log import ACCESS_LOG, access_rows, count_reads
 from miaopi.store import Database
 from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
 
@@ -107,11 +107,14 @@ def insert_cases(
     issuer: Issuing | None = None,
 ) -> None:
     """Insert decided cases in the caller's transaction: their ``bound`` rows with one statement per
-    table, then the licences the approvals issue (numbered, signed and stored by ``issuer``), one
-    audit append of the cases' ``records`` and the licences'."""
+    table, then the counts of their reads of shared data, the licences the approvals issue
+    (numbered, signed and stored by ``issuer``), one audit append of the cases' ``records`` and the
+    licences'."""
     insert_bound(session, bound)
-    # Last, what every writer must take in turn — the licence counters, then the audit chain's head
-    # (PostgreSQL locks their rows until the commit) — so the next writer waits as little as possible.
+    # Last, what every writer must take in turn — the access counts, the licence counters, then the
+    # audit chain's head (PostgreSQL locks their rows until the commit), in that order everywhere —
+    # so the next writer waits as little as possible.
+    count_reads(session, [record for case in cases for record in case.access])
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
     audit.append_many(session, [*records, *issued])

@@ -2,8 +2,8 @@
 
 Reads on the hot path are appended to an in-memory buffer (no I/O per read); ``flush`` writes them in
 one statement — the decision pipeline flushes inside its own transaction, so a stored decision and
-the reads it made commit together. Counts per resource and per department come from the store plus
-whatever is still buffered.
+the reads it made commit together. The same transaction adds them to the counts per department and
+resource (``sharing_access_count``); counts come from there plus whatever is still buffered.
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from miaopi.sharing.models import AccessLogEntry
+from miaopi.sharing.models import AccessCount, AccessLogEntry
 from miaopi.store.bulk import insert_many
 
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
+ACCESS_COUNT = cast(Table, AccessCount.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +93,11 @@ class AccessLog:
         by_resource: Counter[str] = Counter()
         by_department: Counter[str] = Counter()
         if session is not None:
-            for resource, count in session.execute(
-                select(AccessLogEntry.resource, func.count()).group_by(AccessLogEntry.resource)
+            for department, resource, reads in session.execute(
+                select(AccessCount.department, AccessCount.resource, AccessCount.reads)
             ):
-                by_resource[resource] += count
-            for department, count in session.execute(
-                select(AccessLogEntry.department, func.count()).group_by(AccessLogEntry.department)
-            ):
-                by_department[department] += count
+                by_resource[resource] += reads
+                by_department[department] += reads
         for entry in self.pending():
             by_resource[entry.resource] += 1
             by_department[entry.department] += 1
@@ -107,9 +107,39 @@ class AccessLog:
 
 
 def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
-    """Insert access records in the caller's transaction, in one statement."""
+    """Insert access records in the caller's transaction, in one statement, and count them."""
     insert_many(session, ACCESS_LOG, access_rows(records))
+    count_reads(session, records)
     return len(records)
+
+
+@cache
+def _count_upsert(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE`` adding to a department's count of a resource, built once."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(ACCESS_COUNT)
+    return statement.on_conflict_do_update(
+        index_elements=[ACCESS_COUNT.c.department, ACCESS_COUNT.c.resource],
+        set_={"reads": ACCESS_COUNT.c.reads + statement.excluded.reads},
+    )
+
+
+def count_reads(session: Session, records: Sequence[AccessRecord]) -> None:
+    """Add ``records`` to the counts per department and resource, in the caller's transaction: one
+    row per department and resource they read, whatever their number.
+
+    On PostgreSQL each of those rows stays locked until the commit, so every transaction takes them
+    in the same order (sorted), and before the licence counters and the audit chain's head, which
+    writers take last: two writers never wait for each other in opposite orders."""
+    reads = Counter((entry.department, entry.resource) for entry in records)
+    if reads:
+        session.execute(
+            _count_upsert(session.get_bind().dialect.name),
+            [
+                {"department": department, "resource": resource, "reads": count}
+                for (department, resource), count in sorted(reads.items())
+            ],
+        )
 
 
 def access_rows(records: Sequence[AccessRecord]) -> list[dict[str, object]]:

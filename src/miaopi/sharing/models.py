@@ -1,10 +1,10 @@
-"""Tables owned by data sharing: the access log."""
+"""Tables owned by data sharing: the access log and its counts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miaopi.store.base import Base
@@ -27,7 +27,17 @@ class AccessLogEntry(Base):
 
     __table_args__ = (
         Index("ix_sharing_access_log_read_at", "read_at"),
-        Index("ix_sharing_access_log_department", "department"),
-        Index("ix_sharing_access_log_resource", "resource"),
         Index("ix_sharing_access_log_subject", "subject"),
     )
+
+
+class AccessCount(Base):
+    """How many reads of shared data the log holds, per department and resource — kept up to date in
+    the transaction that logs them, so that counting is a read of a few rows, not a pass over the log
+    (or an index of the log per count, which every read would enter)."""
+
+    __tablename__ = "sharing_access_count"
+
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reads: Mapped[int] = mapped_column(BigInteger)
