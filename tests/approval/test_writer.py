@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import fcntl
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -338,121 +336,3 @@ def test_a_commit_carries_a_bounded_amount_of_uploads(
     assert len(commits) == 2
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Upload)) == 4
-
-
-def commit_threads(database: Database) -> list[int]:
-    """The threads that committed on ``database`` with a write lock taken beforehand (the event
-    loop's group commits), one entry per commit."""
-    threads: list[int] = []
-    original = database.locked_write_session
-
-    def recorded(lock):  # type: ignore[no-untyped-def]
-        threads.append(threading.get_ident())
-        return original(lock)
-
-    database.locked_write_session = recorded  # type: ignore[method-assign]
-    return threads
-
-
-def hold_the_write_lock(database: Database) -> int:
-    """Take the SQLite file's write lock as another worker process would; closing the result lets go."""
-    descriptor = os.open(f"{database.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    return descriptor
-
-
-def test_the_event_loop_commits_its_cases_itself_when_its_turn_on_the_lock_comes(
-    sqlite_database: Database,
-) -> None:
-    """On an SQLite file the waiting for the lock happens off the loop — the loop goes on serving —
-    and the commit on it: the cases queued meanwhile go in together, in one commit."""
-    database = sqlite_database
-    writer = CaseWriter(database, AuditLog())
-    threads = commit_threads(database)
-    other_process = hold_the_write_lock(database)
-
-    async def serve() -> int:
-        stored = [asyncio.create_task(writer.store_async(rows(f"L{n}", f"k{n}"))) for n in range(5)]
-        while len(writer._loop_jobs) < 5:  # each task has decided and queued its case
-            await asyncio.sleep(0)
-        ticks = 0
-        while ticks < 100:  # the loop runs on while its turn on the lock has not come
-            await asyncio.sleep(0)
-            ticks += 1
-        assert not any(task.done() for task in stored)
-        os.close(other_process)  # the other worker has committed
-        await asyncio.gather(*stored)
-        return threading.get_ident()
-
-    loop_thread = asyncio.run(serve())
-    assert threads == [loop_thread]  # one commit, on the loop's thread
-    with database.session() as session:
-        assert set(session.scalars(select(Application.case_no))) == {f"L{n}" for n in range(5)}
-        assert AuditLog().verify(session).ok
-
-
-def test_a_repeated_key_in_a_batch_of_the_event_loop_fails_alone(sqlite_database: Database) -> None:
-    database = sqlite_database
-    writer = CaseWriter(database, AuditLog())
-    writer.store(rows("OLD", "k-old"))
-    threads = commit_threads(database)
-    other_process = hold_the_write_lock(database)
-
-    async def serve() -> tuple[int, list[BaseException | None]]:
-        cases = [rows(f"N{n}", f"k{n}") for n in range(3)] + [rows("AGAIN", "k-old")]
-        stored = [asyncio.create_task(writer.store_async(case)) for case in cases]
-        while len(writer._loop_jobs) < 4:
-            await asyncio.sleep(0)
-        os.close(other_process)
-        return threading.get_ident(), list(await asyncio.gather(*stored, return_exceptions=True))
-
-    loop_thread, results = asyncio.run(serve())
-    assert results[:3] == [None, None, None]
-    assert isinstance(results[3], IntegrityError)
-    # the batch failed on the loop; the writer thread sorted it out
-    assert threads[0] == loop_thread and loop_thread not in threads[1:] and len(threads) > 1
-    with database.session() as session:
-        assert set(session.scalars(select(Application.case_no))) == {"OLD", "N0", "N1", "N2"}
-        assert AuditLog().verify(session).ok
-
-
-def test_the_event_loop_commits_a_bounded_amount_of_uploads_at_a_time(
-    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("miaopi.approval.writer.MAX_BATCH_UPLOAD_BYTES", 1_000)
-    database = sqlite_database
-    writer = CaseWriter(database, AuditLog())
-    threads = commit_threads(database)
-    other_process = hold_the_write_lock(database)
-
-    async def serve() -> None:
-        cases = [with_uploads(rows(f"C{n}", f"k{n}"), bytes([n]) * 600) for n in range(4)]
-        stored = [asyncio.create_task(writer.store_async(case)) for case in cases]
-        while len(writer._loop_jobs) < 4:
-            await asyncio.sleep(0)
-        os.close(other_process)
-        await asyncio.gather(*stored)
-
-    asyncio.run(serve())
-    assert len(threads) == 2  # two cases reach the limit
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Upload)) == 4
-
-
-def test_the_writer_thread_commits_where_the_store_has_no_write_lock_of_its_own(database: Database) -> None:
-    """PostgreSQL queues writers on its row locks, and a commit waits on the network: there the
-    event loop hands its cases to the writer thread."""
-    writer = CaseWriter(database, AuditLog())
-    threads = commit_threads(database)
-    commits = count_commits(database)
-
-    async def serve() -> None:
-        await asyncio.gather(*(writer.store_async(rows(f"P{n}", f"k{n}")) for n in range(3)))
-
-    asyncio.run(serve())
-    if database.dialect == "sqlite":
-        assert threads and not commits
-    else:
-        assert commits and not threads
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Application)) == 3

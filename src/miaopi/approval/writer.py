@@ -16,7 +16,7 @@ import datetime as dt
 import queue
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -138,114 +138,23 @@ class CaseWriter:
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        # Committing on the event loop (an SQLite file): the loop it runs on, the cases it has
-        # queued, whether it waits for its turn on the write lock, and the thread that waits.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_jobs: list[_Job] = []
-        self._awaiting_lock = False
-        self._granted: Future[int] | None = None  # the lock, taken by the lock thread, not yet used
-        self._lock_thread = ThreadPoolExecutor(1, thread_name_prefix="miaopi-write-lock")
-        self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="miaopi-checkpoint")
-        self._checkpointing: Future[None] = Future()
-        self._checkpointing.set_result(None)
 
     def submit(self, rows: CaseRows) -> Future[None]:
         """Queue a case; the future completes when it is committed, or fails with what stopped it
         (IntegrityError for a repeated idempotency key)."""
-        job = self._job(rows)
-        self._enqueue(job)
-        return job.done
-
-    def _job(self, rows: CaseRows) -> _Job:
-        return _Job(rows, bind_case(self.database.engine.dialect, rows), check_record(rows.audit))
-
-    def _enqueue(self, job: _Job) -> None:
-        """Hand a job to the writer thread."""
         if self.autostart:
             self.start()
+        job = _Job(rows, bind_case(self.database.engine.dialect, rows), check_record(rows.audit))
         self._queue.put(job)
+        return job.done
 
     def store(self, rows: CaseRows) -> None:
         """Block until the case is committed."""
         self.submit(rows).result()
 
     async def store_async(self, rows: CaseRows) -> None:
-        """Wait, without blocking the event loop, until the case is committed.
-
-        On an SQLite file the event loop commits itself, when its turn on the write lock comes (see
-        :meth:`_commit_granted`); elsewhere the writer thread does."""
-        loop = asyncio.get_running_loop()
-        if not self.database.queues_writers or self._loop not in (None, loop):
-            await asyncio.wrap_future(self.submit(rows))
-            return
-        self._loop = loop
-        job = self._job(rows)
-        self._loop_jobs.append(job)
-        if self._granted is not None:
-            self._commit_granted(loop)  # now, rather than after the other requests the loop has ready
-        elif not self._awaiting_lock:
-            self._take_turn(loop)
-        await asyncio.wrap_future(job.done)
-
-    def _take_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait for the write lock in the lock thread (the event loop goes on meanwhile), then
-        commit on the loop (:meth:`_commit_granted`)."""
-        self._awaiting_lock = True
-
-        def taken(turn: Future[int]) -> None:
-            self._granted = turn
-            try:
-                loop.call_soon_threadsafe(self._commit_granted, loop)
-            except RuntimeError as error:  # the loop has closed: nothing will commit, let the others go
-                if turn.exception() is None:
-                    self.database.release_write_lock(turn.result())
-                self._fail(self._loop_jobs, error)
-
-        self._lock_thread.submit(self.database.take_write_lock).add_done_callback(taken)
-
-    def _commit_granted(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Store the cases the event loop has queued, once the lock thread holds the write lock.
-
-        The commit runs on the event loop thread, which stops taking requests meanwhile (a few
-        milliseconds): with a writer thread, every statement SQLite stepped handed the GIL to the
-        event loop and waited to get it back, so the lock was held two to three times as long as the
-        work under it, while the other workers waited for it. It runs at the first of: the loop
-        reaching the callback the lock thread queued, or the next case queued (the loop may have
-        many requests ready before that callback: the lock would wait, held, for all of them —
-        1.2–3.4 ms on average, 26 ms at most, at 1,000 applications a second). A batch that fails
-        on a constraint goes to the writer thread, which sorts it out case by case (:meth:`_write`)."""
-        taken, self._granted = self._granted, None
-        if taken is None:
-            return  # committed already, by a case queued before this callback ran
-        self._awaiting_lock = False
-        count = carried = 0
-        for job in self._loop_jobs:
-            if count and not self._room(count, carried):
-                break
-            count, carried = count + 1, carried + job.upload_bytes
-        batch = self._loop_jobs[:count]
-        del self._loop_jobs[:count]
-        try:
-            lock = taken.result()
-        except BaseException as error:
-            self._fail(batch, error)
-        else:
-            try:
-                with self.database.locked_write_session(lock) as session:
-                    self._insert(session, batch)
-            except IntegrityError:
-                for job in batch:
-                    self._enqueue(job)
-            except BaseException as error:
-                self._fail(batch, error)
-            else:
-                for job in batch:
-                    job.done.set_result(None)
-            if self.database.checkpoint_due() and self._checkpointing.done():
-                # outside the lock and off the loop, in a thread of its own: the next turn need not wait for it
-                self._checkpointing = self._checkpoint_thread.submit(self.database.checkpoint)
-        if self._loop_jobs:
-            self._take_turn(loop)
+        """Wait, without blocking the event loop, until the case is committed."""
+        await asyncio.wrap_future(self.submit(rows))
 
     def start(self) -> None:
         """Start the writer thread (once)."""
@@ -272,7 +181,7 @@ class CaseWriter:
         ``max_batch`` cases, and no more once the batch carries ``MAX_BATCH_UPLOAD_BYTES`` of
         uploaded files."""
         carried = sum(job.upload_bytes for job in batch)
-        while self._room(len(batch), carried):
+        while len(batch) < self.max_batch and carried < MAX_BATCH_UPLOAD_BYTES:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
@@ -280,17 +189,13 @@ class CaseWriter:
             batch.append(job)
             carried += job.upload_bytes
 
-    def _room(self, cases: int, carried: int) -> bool:
-        """Whether another case may join a batch of ``cases`` carrying ``carried`` bytes of uploaded
-        files: fewer than ``max_batch`` cases, and less than ``MAX_BATCH_UPLOAD_BYTES``."""
-        return cases < self.max_batch and carried < MAX_BATCH_UPLOAD_BYTES
-
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
             with self.database.write_session() as session:
                 if take_waiting:
                     self._take_waiting(batch)
-                self._insert(session, batch)
+                cases, bound = [job.rows for job in batch], [rows for job in batch for rows in job.bound]
+                insert_cases(session, self.audit, cases, bound, [job.audit for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)
@@ -310,19 +215,11 @@ class CaseWriter:
                 job.done.set_exception(error)
             return
         except BaseException as error:  # the database is down, the disk is full …: every waiter learns it
-            self._fail(batch, error)
+            for job in batch:
+                job.done.set_exception(error)
             return
         for job in batch:
             job.done.set_result(None)
-
-    def _insert(self, session: Session, batch: list[_Job]) -> None:
-        cases, bound = [job.rows for job in batch], [rows for job in batch for rows in job.bound]
-        insert_cases(session, self.audit, cases, bound, [job.audit for job in batch], self.issuer)
-
-    @staticmethod
-    def _fail(batch: list[_Job], error: BaseException) -> None:
-        for job in batch:
-            job.done.set_exception(error)
 
     def _repeated_keys(self, batch: list[_Job]) -> list[_Job]:
         """The jobs whose (applicant, idempotency key) is already stored or came earlier in the batch."""

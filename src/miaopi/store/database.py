@@ -163,55 +163,18 @@ class Database:
             with self.session() as session:
                 yield session
             return
-        with self.locked_write_session(self.take_write_lock()) as session:
-            yield session
-        if self.checkpoint_due():
-            self.checkpoint()
-
-    @property
-    def queues_writers(self) -> bool:
-        """Whether busy writers take turns on a lock of their own here (an SQLite file): see
-        :meth:`take_write_lock`."""
-        return self._writer_lock_path is not None
-
-    def take_write_lock(self) -> int:
-        """Wait for this store's write lock (SQLite file only): this process's turn, then the
-        ``flock`` other processes queue on. Returns what :meth:`locked_write_session` takes; it may
-        be called from another thread than that (the lock belongs to the process)."""
-        assert self._writer_lock_path is not None, "only an SQLite file has a write lock of its own"
-        self._writer_threads.acquire()
-        try:
+        with self._writer_threads:
             descriptor = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(descriptor)
-                raise
-        except BaseException:
-            self._writer_threads.release()
-            raise
-        return descriptor
-
-    @contextmanager
-    def locked_write_session(self, lock: int) -> Iterator[Session]:
-        """:meth:`write_session` once :meth:`take_write_lock` has returned ``lock``, which it
-        releases — without the checkpoint that may follow (see :meth:`checkpoint_due`)."""
-        try:
-            with self._unit(self._writer_sessions) as session:
-                yield session
-            if self._wal_frames >= WAL_RESTART_FRAMES:
-                self.checkpoint()  # no writer appends meanwhile: it reaches the end, unless a reader holds it back
-        finally:
-            self.release_write_lock(lock)
-
-    def release_write_lock(self, lock: int) -> None:
-        """Give back what :meth:`take_write_lock` returned."""
-        os.close(lock)  # closing releases the flock
-        self._writer_threads.release()
-
-    def checkpoint_due(self) -> bool:
-        """Whether ``CHECKPOINT_SECONDS`` have passed since the last checkpoint (SQLite file only)."""
-        return self._writer_engine is not None and time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS
+                with self._unit(self._writer_sessions) as session:
+                    yield session
+                if self._wal_frames >= WAL_RESTART_FRAMES:
+                    self.checkpoint()  # no writer appends meanwhile: it reaches the end, unless a reader holds it back
+            finally:
+                os.close(descriptor)  # closing releases the lock
+        if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+            self.checkpoint()
 
     def checkpoint(self) -> None:
         """Copy what the WAL holds into the SQLite database file, as far as readers allow (PASSIVE:
