@@ -23,8 +23,6 @@ from typing import Any, cast
 import duckdb
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import CursorResult, Table, case, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from miaopi.approval import china_today
@@ -44,6 +42,7 @@ from miaopi.screening import ScreeningError, screen
 from miaopi.sharing import AccessRefused, SharingExchange
 from miaopi.sharing.sources import quote_literal
 from miaopi.store import Database
+from miaopi.store.insert_new import insert_for
 
 log = logging.getLogger("miaopi.offers")
 
@@ -565,8 +564,9 @@ class OfferService:
         budget_fen = fen(policy.budget)
         values = {"policy_id": policy.id, "period": period, "budget_fen": budget_fen, "changed_at": now}
         with self.database.session() as session:
-            make_insert = postgresql_insert if self.database.dialect == "postgresql" else sqlite_insert
-            session.execute(make_insert(OfferPeriod).values(**values).on_conflict_do_nothing())
+            session.execute(
+                insert_for(self.database.dialect)(OfferPeriod).values(**values).on_conflict_do_nothing()
+            )
         return budget_fen
 
     def _lock(self, session: Session, policy_id: str, period: str, now: dt.datetime, **values: Any) -> None:

@@ -36,7 +36,8 @@ from miaopi.review.models import SpecialProcedure
 from miaopi.review.queue import record_step
 from miaopi.scheduler.models import CasePlan
 from miaopi.scheduler.planning import DEEMED_APPROVAL, ESCALATION, KINDS, OPEN, REMINDER, wanted_jobs
-from miaopi.scheduler.store import Claimed, JobStore, LeaseLost, dialect_insert
+from miaopi.scheduler.store import Claimed, JobStore, LeaseLost
+from miaopi.store.insert_new import dialect_insert
 
 log = logging.getLogger("miaopi.scheduler")
 # Planning reads a case's status, dates and facts: the decision's explanation, reasons, materials,

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from miaopi.scheduler.models import Job
 from miaopi.store import Database
+from miaopi.store.insert_new import dialect_insert
 
 STATES = ("pending", "running", "done", "cancelled", "failed")
 
@@ -58,11 +58,6 @@ class Claimed:
 
 class LeaseLost(RuntimeError):
     """Another runner took the job over after this runner's lease ran out."""
-
-
-def dialect_insert(session: Session) -> Any:
-    """``INSERT … ON CONFLICT`` for the session's backend."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class JobStore:

@@ -17,11 +17,11 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from miaopi.sharing.models import AccessCount, AccessLogEntry
 from miaopi.store.bulk import insert_many
+from miaopi.store.insert_new import insert_for
 
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
 ACCESS_COUNT = cast(Table, AccessCount.__table__)
@@ -116,8 +116,7 @@ def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
 @cache
 def _count_upsert(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE`` adding to a department's count of a resource, built once."""
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(ACCESS_COUNT)
+    statement = insert_for(dialect)(ACCESS_COUNT)
     return statement.on_conflict_do_update(
         index_elements=[ACCESS_COUNT.c.department, ACCESS_COUNT.c.resource],
         set_={"reads": ACCESS_COUNT.c.reads + statement.excluded.reads},

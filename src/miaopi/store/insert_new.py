@@ -1,6 +1,6 @@
-"""``INSERT … ON CONFLICT DO NOTHING … RETURNING`` on SQLite and PostgreSQL alike: insert the rows
-whose unique key is not taken yet and learn which they were (no read first, so two concurrent
-writers cannot both believe they inserted).
+"""``INSERT … ON CONFLICT`` on SQLite and PostgreSQL alike (:func:`insert_for`), and with it
+``insert_new``: insert the rows whose unique key is not taken yet and learn which they were (no
+read first, so two concurrent writers cannot both believe they inserted).
 
 The statement is compiled once per table and key, and the rows are sent with SQLAlchemy's
 "insertmanyvalues" batching: hundreds of rows cost a few round trips, not hundreds.
@@ -17,12 +17,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def insert_for(dialect: str) -> Any:
+    """The ``insert`` construct with ``on_conflict_…`` of the backend named ``dialect``."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def dialect_insert(session: Session) -> Any:
+    """:func:`insert_for` the session's backend."""
+    return insert_for(session.get_bind().dialect.name)
+
+
 @cache
 def _statement(
     dialect: str, table: Table, keys: tuple[str, ...], returning: tuple[ColumnElement[Any], ...]
 ) -> Any:
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*returning)
+    return insert_for(dialect)(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*returning)
 
 
 def insert_new(
