@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from miaopi.audit.models import GENESIS_HASH, AuditHead, AuditLogRecord
 from miaopi.store.bulk import insert_many
+from miaopi.store.driver import execute
 
 LOG = cast(Table, AuditLogRecord.__table__)
 HEAD = cast(Table, AuditHead.__table__)
@@ -264,12 +265,12 @@ class AuditLog:
         if not records:
             return []
         prepared = [check_record(record) for record in records]
-        connection = session.connection()
-        head = connection.execute(_ADVANCE, {"count": len(prepared)}).one_or_none()
-        if head is None:
+        heads = execute(session, _ADVANCE, {"count": len(prepared)})
+        if not heads:
             raise AuditError("审计链头记录缺失：请先迁移数据库（miaopi init）")
-        seq = int(head.seq) - len(prepared)
-        prev_hash = str(head.entry_hash)
+        (head_seq, head_hash), *_ = heads
+        seq = int(head_seq) - len(prepared)
+        prev_hash = str(head_hash)
         entries: list[AuditEntry] = []
         for record in prepared:
             seq += 1
@@ -304,7 +305,7 @@ class AuditLog:
                 for entry in entries
             ],
         )
-        connection.execute(_SET_HASH, {"last_hash": prev_hash})
+        execute(session, _SET_HASH, {"last_hash": prev_hash})
         return entries
 
     def head(self, session: Session) -> tuple[int, str] | None:

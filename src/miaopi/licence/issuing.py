@@ -33,6 +33,7 @@ from miaopi.licence.models import IssuedLicence, LicenceCounter
 from miaopi.licence.signing import Signer, add_proof
 from miaopi.licence.status import MIN_ENTRIES, StatusPurpose
 from miaopi.store.bulk import insert_many
+from miaopi.store.driver import execute
 
 __all__ = [
     "LIST_SIZE",
@@ -288,7 +289,7 @@ def _advance(session: Session, name: str, count: int) -> int:
     commit that issues a licence, while the database's write lock is held."""
     dialect = session.get_bind().dialect.name
     if dialect in _UPSERTS:
-        value = session.connection().execute(_UPSERTS[dialect], {"name": name, "count": count}).scalar_one()
+        ((value,),) = execute(session, _UPSERTS[dialect], {"name": name, "count": count})
         return int(value) - count
     if session.get(LicenceCounter, name) is None:  # pragma: no cover - other databases
         session.execute(insert(LicenceCounter).values(name=name, value=0))

@@ -13,14 +13,15 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from miaopi.sharing.models import AccessCount, AccessLogEntry
 from miaopi.store.bulk import insert_many
+from miaopi.store.driver import execute
 from miaopi.store.insert_new import insert_for
 
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
@@ -113,10 +114,22 @@ def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
     return len(records)
 
 
-@cache
-def _count_upsert(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO UPDATE`` adding to a department's count of a resource, built once."""
-    statement = insert_for(dialect)(ACCESS_COUNT)
+@lru_cache(maxsize=256)
+def _count_upsert(dialect: str, rows: int) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE`` adding to the counts of ``rows`` departments and
+    resources in one statement (SQLite steps it once, where ``executemany`` hands the GIL over and
+    back per row), built once for each number of rows. Its parameters: ``department_0``,
+    ``resource_0``, ``reads_0``, ``department_1`` …"""
+    statement = insert_for(dialect)(ACCESS_COUNT).values(
+        [
+            {
+                "department": bindparam(f"department_{row}", type_=ACCESS_COUNT.c.department.type),
+                "resource": bindparam(f"resource_{row}", type_=ACCESS_COUNT.c.resource.type),
+                "reads": bindparam(f"reads_{row}", type_=ACCESS_COUNT.c.reads.type),
+            }
+            for row in range(rows)
+        ]
+    )
     return statement.on_conflict_do_update(
         index_elements=[ACCESS_COUNT.c.department, ACCESS_COUNT.c.resource],
         set_={"reads": ACCESS_COUNT.c.reads + statement.excluded.reads},
@@ -132,13 +145,14 @@ def count_reads(session: Session, records: Sequence[AccessRecord]) -> None:
     writers take last: two writers never wait for each other in opposite orders."""
     reads = Counter((entry.department, entry.resource) for entry in records)
     if reads:
-        session.execute(
-            _count_upsert(session.get_bind().dialect.name),
-            [
-                {"department": department, "resource": resource, "reads": count}
-                for (department, resource), count in sorted(reads.items())
-            ],
-        )
+        parameters: dict[str, object] = {}
+        for row, ((department, resource), count) in enumerate(sorted(reads.items())):
+            parameters |= {
+                f"department_{row}": department,
+                f"resource_{row}": resource,
+                f"reads_{row}": count,
+            }
+        execute(session, _count_upsert(session.get_bind().dialect.name, len(reads)), parameters)
 
 
 def access_rows(records: Sequence[AccessRecord]) -> list[dict[str, object]]:

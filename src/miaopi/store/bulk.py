@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from miaopi.store.driver import driver_errors
 
 
 @dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: one per table and columns
@@ -139,16 +140,8 @@ def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
     try:
         for by_statement in grouped.values():
             for group in by_statement.values():
-                _send(cursor, dialect, group)
-    except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            group.statement.sql,
-            None,
-            error,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            dialect=dialect,
-        ) from None
+                with driver_errors(dialect, group.statement.sql):
+                    _send(cursor, dialect, group)
     finally:
         cursor.close()
 
