@@ -1,4 +1,4 @@
-"""``driver.execute``: a constant statement run on the session's own driver connection — the same
+"""``driver.execute`` and ``driver.run``: a constant statement run on a driver connection — the same
 rows, values and errors as ``session.execute``, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -6,11 +6,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from miaopi.store import Database
-from miaopi.store.driver import execute
+from miaopi.store.driver import compiled, execute, run
 
 METADATA = MetaData()
 TALLY = Table(
@@ -69,11 +81,22 @@ def test_a_failed_statement_raises_sqlalchemys_error_without_the_bound_values_an
         assert session.scalar(select(TALLY.c.value)) is None  # the first insert went with the transaction
 
 
-def test_statements_returning_values_the_driver_does_not_convert_are_refused(tallies: Database) -> None:
-    returning_time = update(TALLY).values(value=1).returning(TALLY.c.changed_at)
+def test_returned_values_come_back_as_sqlalchemy_gives_them(tallies: Database) -> None:
+    stamp = update(TALLY).values(value=1).returning(TALLY.c.name, TALLY.c.changed_at)
+    named = select(TALLY.c.changed_at, TALLY.c.value).where(TALLY.c.name == bindparam("name"))
     with tallies.session() as session:
-        if session.get_bind().dialect.name == "sqlite":  # SQLite gives back the stored text
-            with pytest.raises(ValueError, match="changed_at"):
-                execute(session, returning_time, {})
-        else:  # psycopg gives a datetime itself
-            assert execute(session, returning_time, {}) == []
+        execute(session, ADD, {"name": "first", "value": 1, "at": AT})
+        ((name, changed),) = execute(session, stamp, {})  # SQLite stores text: it comes back a datetime
+        driver = session.connection().connection.driver_connection
+        dialect = session.get_bind().dialect
+        assert (
+            run(driver, dialect, named, {"name": "first"}) == session.execute(named, {"name": "first"}).all()
+        )
+        assert compiled(dialect, named).columns == ("changed_at", "value")
+    assert name == "first"
+    assert changed.replace(tzinfo=changed.tzinfo or dt.UTC) == AT
+
+
+def test_only_select_insert_update_and_delete(tallies: Database) -> None:
+    with pytest.raises(TypeError, match="TextClause"):
+        compiled(tallies.engine.dialect, text("SELECT 1"))
