@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -114,7 +114,7 @@ def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
     return len(records)
 
 
-@lru_cache(maxsize=256)
+@cache  # at most one per number of departments and resources the grants let read
 def _count_upsert(dialect: str, rows: int) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE`` adding to the counts of ``rows`` departments and
     resources in one statement (SQLite steps it once, where ``executemany`` hands the GIL over and

@@ -46,26 +46,25 @@ class LoopReader:
         self.engine = engine
         self._connect_args = dict(connect_args)
         self._loops: dict[asyncio.AbstractEventLoop, _Connections] = {}
-        self._sql: dict[Executable, str] = {}  # statement (a module constant) → its SQL, compiled once
 
     async def first(self, statement: Executable, parameters: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The first row ``statement`` (a SELECT built once) gives for ``parameters``, its values as
+        SQLAlchemy would give them."""
+        form = compiled(self.engine.dialect, statement)
         if self.engine.dialect.name != "postgresql":
             local = self.engine.raw_connection()
             try:
                 rows = run(local.driver_connection, self.engine.dialect, statement, parameters)
             finally:
                 local.close()  # back to the pool
-            columns = compiled(self.engine.dialect, statement).columns
-            return dict(zip(columns, rows[0], strict=True)) if rows else None
+            return dict(zip(form.columns, rows[0], strict=True)) if rows else None
         import psycopg
 
-        sql = self._compiled(statement)
         for attempt in (1, 2):
             connection = await self._take()
             try:
-                cursor = await connection.execute(sql, parameters)
+                cursor = await connection.execute(form.sql, form.bind(parameters))
                 found = await cursor.fetchone()
-                names = [column.name for column in cursor.description or ()]
             except psycopg.OperationalError:  # the server restarted or the connection broke
                 self._forget(connection)
                 if attempt == 2:
@@ -75,7 +74,7 @@ class LoopReader:
                 self._forget(connection)
                 raise
             self._give_back(connection)
-            return None if found is None else dict(zip(names, found, strict=True))
+            return None if found is None else dict(zip(form.columns, form.row(found), strict=True))
         return None  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
@@ -86,12 +85,6 @@ class LoopReader:
     def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         for connection in self._loops.pop(loop).all:
             connection.pgconn.finish()
-
-    def _compiled(self, statement: Executable) -> str:
-        sql = self._sql.get(statement)
-        if sql is None:
-            sql = self._sql[statement] = str(statement.compile(dialect=self.engine.dialect))  # type: ignore[attr-defined]
-        return sql
 
     async def _take(self) -> psycopg.AsyncConnection[Any]:
         import psycopg
