@@ -7,7 +7,6 @@ import fcntl
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -233,12 +232,10 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
             session.execute(insert(Application), [rows(f"C-{key}", key).application])
-    database.checkpoints_done()
     assert checkpoints == []  # not due yet
     monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-k3", "k3").application])
-    database.checkpoints_done()
     assert checkpoints == [True]  # due: taken once the write lock was free again
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 3
@@ -257,85 +254,20 @@ def test_a_wal_the_checkpoints_do_not_catch_up_with_is_finished_under_the_write_
     checkpoints = record_checkpoints(database, monkeypatch)
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-0", "k0").application])
-    database.checkpoints_done()
     assert checkpoints == [True] and database._wal_frames == 0  # copied back, outside the lock
     with database.engine.connect() as reader:
         reader.exec_driver_sql("BEGIN")
         reader.exec_driver_sql("SELECT count(*) FROM approval_application").scalar()  # holds a snapshot
         with database.write_session() as session:
             session.execute(insert(Application), [rows("C-1", "k1").application])
-        database.checkpoints_done()  # while the reader still holds its snapshot
         reader.exec_driver_sql("COMMIT")
     assert checkpoints == [True, True] and database._wal_frames > 0  # held back by the reader
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-2", "k2").application])
-    database.checkpoints_done()
     assert checkpoints == [True, True, False, True]  # finished under the lock, then the usual one
     assert database._wal_frames == 0  # it reached the end: the next commit starts the WAL over
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 3
-
-
-def test_the_writer_goes_on_committing_while_a_checkpoint_runs_in_its_own_thread(
-    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A due checkpoint runs in the checkpoint thread: the writer's next commits do not wait for it,
-    and no second one starts while it runs."""
-    database = sqlite_database
-    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)  # due after every commit
-    began, release = threading.Event(), threading.Event()
-    threads: list[str] = []
-    original = database.checkpoint
-
-    def held() -> None:
-        threads.append(threading.current_thread().name)
-        began.set()
-        assert release.wait(30)
-        original()
-
-    monkeypatch.setattr(database, "checkpoint", held)
-    with database.write_session() as session:
-        session.execute(insert(Application), [rows("C-0", "k0").application])
-    assert began.wait(30)
-    for key in ("k1", "k2"):  # committed while that checkpoint still runs
-        with database.write_session() as session:
-            session.execute(insert(Application), [rows(f"C-{key}", key).application])
-    assert len(threads) == 1 and threads[0].startswith("miaopi-checkpoint")
-    release.set()
-    database.checkpoints_done()
-    with database.write_session() as session:  # due again: the next one starts
-        session.execute(insert(Application), [rows("C-k3", "k3").application])
-    database.checkpoints_done()
-    assert len(threads) == 2
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Application)) == 4
-
-
-def test_a_failed_checkpoint_is_logged_and_tried_again_when_due(
-    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    database = sqlite_database
-    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)
-    original = database.checkpoint
-
-    def full_disk() -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(database, "checkpoint", full_disk)
-    with caplog.at_level("ERROR", logger="miaopi.store"), database.write_session() as session:
-        session.execute(insert(Application), [rows("C-0", "k0").application])
-    database.checkpoints_done()
-    assert [record.getMessage() for record in caplog.records] == [
-        "SQLite 检查点失败（WAL 未写回数据库文件，下次到期时重试）：OSError"
-    ]
-    checkpoints = record_checkpoints(database, monkeypatch)
-    monkeypatch.setattr(database, "checkpoint", lambda: (checkpoints.append(True), original()))
-    with database.write_session() as session:
-        session.execute(insert(Application), [rows("C-1", "k1").application])
-    database.checkpoints_done()
-    assert checkpoints == [True] and database._wal_frames == 0
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Application)) == 2
 
 
 def record_checkpoints(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,6 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from miaopi.store.loop_reader import LoopReader
-
-log = logging.getLogger("miaopi.store")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Connections each engine keeps open, and how many more it may open for a while. Requests read the
@@ -111,8 +107,6 @@ class Database:
         self._writer_threads = threading.Lock()
         self._checkpointed = time.monotonic()
         self._wal_frames = 0  # in the WAL after the last checkpoint, when it did not reach the end
-        self._checkpointer: ThreadPoolExecutor | None = None  # the thread of the writers' checkpoints
-        self._checkpointing: Future[None] | None = None  # the checkpoint it runs, or ran last
 
     @property
     def dialect(self) -> str:
@@ -161,11 +155,10 @@ class Database:
         locks; there this is :meth:`session`.
 
         Nor do these commits copy the WAL back into the database (a checkpoint, SQLite's default
-        every 1,000 pages), which would double the time the lock is held: once the lock is released,
-        at most every ``CHECKPOINT_SECONDS``, a thread of its own checkpoints in PASSIVE mode —
-        writers go on meanwhile, this one included (:meth:`checkpoint_soon`). When the last such
-        checkpoint left ``WAL_RESTART_FRAMES`` or more in the WAL, the next one runs before the
-        lock is released."""
+        every 1,000 pages), which would double the time the lock is held: the writer checkpoints
+        after releasing the lock, at most every ``CHECKPOINT_SECONDS``, in PASSIVE mode — other
+        writers go on meanwhile. When the last such checkpoint left ``WAL_RESTART_FRAMES`` or more
+        in the WAL, the next one runs before the lock is released."""
         if self._writer_lock_path is None:
             with self.session() as session:
                 yield session
@@ -176,32 +169,12 @@ class Database:
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
                 with self._unit(self._writer_sessions) as session:
                     yield session
-                if self._wal_frames >= WAL_RESTART_FRAMES and not self._checkpoint_running():
+                if self._wal_frames >= WAL_RESTART_FRAMES:
                     self.checkpoint()  # no writer appends meanwhile: it reaches the end, unless a reader holds it back
             finally:
                 os.close(descriptor)  # closing releases the lock
         if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
-            self.checkpoint_soon()
-
-    def checkpoint_soon(self) -> None:
-        """:meth:`checkpoint` in the checkpoint thread, unless one runs there already. Run by the
-        writer itself, it held up the cases queued behind it while it copied and synced pages —
-        10–15 ms every ``CHECKPOINT_SECONDS`` (0.1 s) on a store taking applications all along."""
-        if self._checkpoint_running():
-            return
-        if self._checkpointer is None:
-            self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="miaopi-checkpoint")
-        self._checkpointed = time.monotonic()  # not due again while this one runs
-        self._checkpointing = self._checkpointer.submit(self.checkpoint)
-        self._checkpointing.add_done_callback(_report_failure)
-
-    def _checkpoint_running(self) -> bool:
-        return self._checkpointing is not None and not self._checkpointing.done()
-
-    def checkpoints_done(self) -> None:
-        """Wait for the checkpoint the checkpoint thread runs, if any."""
-        if self._checkpointing is not None:
-            self._checkpointing.exception()  # waits; a failure was logged
+            self.checkpoint()
 
     def checkpoint(self) -> None:
         """Copy what the WAL holds into the SQLite database file, as far as readers allow (PASSIVE:
@@ -213,17 +186,7 @@ class Database:
             self._wal_frames = frames if copied < frames else 0
 
     def dispose(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.shutdown(wait=True)
         self.loop_reader.close()
         self.engine.dispose()
         if self._writer_engine is not None:
             self._writer_engine.dispose()
-
-
-def _report_failure(checkpoint: Future[None]) -> None:
-    """A checkpoint that failed (a full disk, say) is logged; the next one is tried when due. What
-    the WAL holds is safe meanwhile: every commit was synced to it."""
-    error = checkpoint.exception()
-    if error is not None:
-        log.error("SQLite 检查点失败（WAL 未写回数据库文件，下次到期时重试）：%s", type(error).__name__)
