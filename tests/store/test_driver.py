@@ -93,6 +93,11 @@ def test_returned_values_come_back_as_sqlalchemy_gives_them(tallies: Database) -
             run(driver, dialect, named, {"name": "first"}) == session.execute(named, {"name": "first"}).all()
         )
         assert compiled(dialect, named).columns == ("changed_at", "value")
+        whole = select(TALLY).where(TALLY.c.name == bindparam("name"))  # a table counts as its columns
+        assert (
+            run(driver, dialect, whole, {"name": "first"}) == session.execute(whole, {"name": "first"}).all()
+        )
+        assert compiled(dialect, whole).columns == ("name", "value", "changed_at")
     assert name == "first"
     assert changed.replace(tzinfo=changed.tzinfo or dt.UTC) == AT
 

@@ -3,8 +3,8 @@
 The group-commit writer runs the same few statements in every commit, while the database's write
 lock is held: the access counts' upsert, the licence counters', the audit chain head's two. Through
 ``session.execute`` each cost 50–70 µs of SQLAlchemy's machinery (its compiled cache, an execution
-context, a result object) for a few µs in SQLite — on a commit of one case, about a quarter of the
-writer's time. :func:`execute` compiles a constant statement once per dialect and runs it on the session's
+context, a result object) for a few µs in SQLite: on a commit of one case, an eighth of the writer's
+time. :func:`execute` compiles a constant statement once per dialect and runs it on the session's
 own DBAPI connection: the same SQL in the same transaction, each value converted by its column
 type's bind processor (and each value returned by its result processor), SQLAlchemy's exceptions
 raised (``IntegrityError`` for a broken constraint), and never the bound values in an error message
@@ -61,9 +61,9 @@ def compiled(dialect: Dialect, statement: Executable) -> Compiled:
     if found is not None:
         return found
     if isinstance(statement, UpdateBase):
-        returned = statement.returning_column_descriptions
-    elif isinstance(statement, Select):
-        returned = statement.column_descriptions
+        returned = [(column["name"], column["type"]) for column in statement.returning_column_descriptions]
+    elif isinstance(statement, Select):  # a whole table selected counts as its columns
+        returned = [(column.key, column.type) for column in statement.selected_columns]
     else:
         raise TypeError(f"not a SELECT, INSERT, UPDATE or DELETE: {type(statement).__name__}")
     form = statement.compile(dialect=dialect)
@@ -77,8 +77,8 @@ def compiled(dialect: Dialect, statement: Executable) -> Compiled:
         compiled=form,
         positions=tuple(form.positiontup) if form.positional and form.positiontup else None,
         processors=tuple(processors),
-        columns=tuple(column["name"] for column in returned),
-        results=tuple(column["type"]._cached_result_processor(dialect, None) for column in returned),
+        columns=tuple(name for name, _type in returned),
+        results=tuple(type_._cached_result_processor(dialect, None) for _name, type_ in returned),
     )
     return found
 
