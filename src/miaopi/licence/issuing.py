@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Integer, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from miaopi.audit import AuditRecord
@@ -34,6 +33,7 @@ from miaopi.licence.signing import Signer, add_proof
 from miaopi.licence.status import MIN_ENTRIES, StatusPurpose
 from miaopi.store.bulk import insert_many
 from miaopi.store.driver import execute
+from miaopi.store.insert_new import insert_for
 
 __all__ = [
     "LIST_SIZE",
@@ -266,11 +266,11 @@ class LicenceIssuer:
         return records
 
 
-def _counter_upsert(dialect: Any) -> Any:
+def _counter_upsert(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE … RETURNING`` of one counter, built once per dialect."""
     table = cast(Table, LicenceCounter.__table__)
     return (
-        dialect.insert(table)
+        insert_for(dialect)(table)
         .values(name=bindparam("name"), value=bindparam("count", type_=Integer))
         .on_conflict_do_update(
             index_elements=[table.c.name], set_={"value": table.c.value + bindparam("count", type_=Integer)}
@@ -279,7 +279,7 @@ def _counter_upsert(dialect: Any) -> Any:
     )
 
 
-_UPSERTS = {"postgresql": _counter_upsert(postgresql), "sqlite": _counter_upsert(sqlite)}
+_UPSERTS = {dialect: _counter_upsert(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _advance(session: Session, name: str, count: int) -> int:
