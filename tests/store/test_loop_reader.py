@@ -4,9 +4,10 @@ other, many at once on few connections, and again after PostgreSQL dropped the c
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select, text, update
 
 from miaopi.audit.chain import HEAD
 from miaopi.store import Database
@@ -40,6 +41,36 @@ def test_many_reads_at_once_share_a_few_connections(database: Database) -> None:
         assert opened == CONNECTIONS_PER_LOOP
     database.loop_reader.close()
     assert database.loop_reader._loops == {}
+    assert database.loop_reader._sqlite == {}
+
+
+def test_each_read_sees_the_latest_commit(database: Database) -> None:
+    """SQLite keeps one connection per event loop between reads: it must not keep an old snapshot."""
+
+    async def read_commit_read() -> list[object]:
+        seen = [await database.loop_reader.first(HEAD_ROW, {"id": 1})]
+        for seq in (7, 8):
+            with database.engine.begin() as connection:
+                connection.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq))
+            seen.append(await database.loop_reader.first(HEAD_ROW, {"id": 1}))
+        return [row["seq"] for row in seen if row is not None]
+
+    assert asyncio.run(read_commit_read()) == [0, 7, 8]
+    if database.dialect == "sqlite":
+        assert len(database.loop_reader._sqlite) == 1  # one connection for the loop's reads
+
+
+def test_closed_from_another_thread_than_the_loops(database: Database) -> None:
+    """A server's event loop runs in its own thread; the database is disposed of from the main one."""
+    found: list[object] = []
+    loop_thread = threading.Thread(
+        target=lambda: found.append(asyncio.run(database.loop_reader.first(HEAD_ROW, {"id": 1})))
+    )
+    loop_thread.start()
+    loop_thread.join()
+    assert found == [{"seq": 0, "entry_hash": "0" * 64}]
+    database.loop_reader.close()
+    assert database.loop_reader._sqlite == {} and database.loop_reader._loops == {}
 
 
 @pytest.mark.postgres
