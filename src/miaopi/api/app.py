@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from miaopi import __version__
 from miaopi.api.applications import READ_BODIES as APPLICATION_BODIES
 from miaopi.api.applications import router as applications_router
+from miaopi.api.applications import submission_lane
 from miaopi.api.auth import router as auth_router
 from miaopi.api.errors import BodyLimit, install_error_handlers
 from miaopi.api.events import router as events_router
@@ -24,10 +26,22 @@ from miaopi.api.sharing import router as sharing_router
 from miaopi.deployment import Deployment
 
 API_PREFIX = "/api/v1"
+SUBMISSIONS = f"{API_PREFIX}/applications"
+
+
+class MiaopiApp(FastAPI):
+    """The API, submissions taking their lane (``applications.submission_lane``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SUBMISSIONS:
+            scope["app"] = self  # as the framework sets it: the endpoint reads the deployment from it
+            await submission_lane(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(deployment: Deployment) -> FastAPI:
-    app = FastAPI(
+    app = MiaopiApp(
         title="秒批 Miaopi API",
         version=__version__,
         description="秒批：基于共享数据的智能审批、免申即享与无感审批平台。",

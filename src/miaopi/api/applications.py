@@ -13,8 +13,10 @@ from fastapi import Path as PathParameter
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from miaopi.api.dependencies import deployment
+from miaopi.api.errors import MAX_BODY_BYTES
 from miaopi.api.review import CorrectionOut
 from miaopi.api.security import CurrentPrincipal, principal
 from miaopi.approval import (
@@ -125,6 +127,12 @@ async def _application(request: Request) -> ApplicationIn:
     },
 )
 async def submit(request: Request) -> Response:
+    # Requests with a declared length come by ``submission_lane``; this route takes the rest (a
+    # chunked body …) and every request the lane hands back.
+    return await _submitted(request)
+
+
+async def _submitted(request: Request) -> Response:
     # The hottest endpoint takes no dependencies: FastAPI's resolving them cost about 100 µs a
     # request, a tenth of what deciding takes. The same steps, in the same order: who is asking
     # (401), then what they ask (422).
@@ -137,6 +145,47 @@ async def submit(request: Request) -> Response:
         status_code=200 if decision.replayed else 201,
         media_type="application/json",
     )
+
+
+async def submission_lane(scope: Scope, receive: Receive, send: Send, application: ASGIApp) -> None:
+    """``POST /applications`` straight to :func:`submit`'s steps, past the framework's layers.
+
+    Between the server and an endpoint, a request passes seven middlewares and the router, each
+    wrapping ``receive`` and ``send``: 110 µs of the 1,180 µs of CPU the event loop spent on a
+    submission, in one process, interleaved rounds. The lane takes the common case only — a body of
+    declared length within ``MAX_BODY_BYTES``, read whole, then decided and stored with a 200 or
+    201. Everything else goes to ``application`` (the whole ASGI application) as if there were no
+    lane: a chunked or oversized body, a client gone mid-body, and any error, the request's body
+    replayed, so that its answer is the application's own (its error handlers, its 500 with a
+    reference, logged). Repeating the steps is safe: the idempotency key, which every application
+    carries, makes a repeated submission answer with the case already stored. (Middleware that
+    observes every request — tracing — does not see the lane's.)"""
+    declared = dict(scope["headers"]).get(b"content-length")
+    if declared is None or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        await application(scope, receive, send)
+        return
+    received: list[Message] = []
+    while not received or (received[-1]["type"] == "http.request" and received[-1].get("more_body")):
+        received.append(await receive())
+
+    def replayed() -> Receive:
+        waiting = list(received)
+
+        async def receive_again() -> Message:
+            return waiting.pop(0) if waiting else await receive()
+
+        return receive_again
+
+    response = None
+    if received[-1]["type"] == "http.request":
+        try:
+            response = await _submitted(Request(scope, replayed()))
+        except Exception:  # the application answers it, as it would have without the lane
+            response = None
+    if response is None:
+        await application(scope, replayed(), send)
+        return
+    await response(scope, receive, send)
 
 
 @router.get("/applications", response_model=list[DecisionOut], summary="我的办件（工作人员：本部门办件）")
