@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from miaopi.approval.pipeline import CHINA
 from miaopi.audit.chain import LOG
 from miaopi.store import Database
-from miaopi.store.bulk import bind_rows, insert_bound, insert_many
+from miaopi.store.bulk import bind_rows, insert_bound, insert_many, statement_sizes
 
 AT = dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.UTC)
 
@@ -57,7 +57,7 @@ def test_rows_beyond_one_statement_are_split_and_stored_as_sqlalchemy_stores_the
     # SQLite: four rows of nine columns per statement (PostgreSQL: one COPY)
     monkeypatch.setattr("miaopi.store.bulk.MAX_PARAMETERS", 40)
     with database.session() as session:
-        insert_many(session, LOG, [entry(seq) for seq in range(1, 12)])  # 4 + 4 + 3 rows
+        insert_many(session, LOG, [entry(seq) for seq in range(1, 12)])  # 4 + 4 + 2 + 1 rows
         # the same rows under other keys, through SQLAlchemy's own insert
         session.execute(insert(LOG), [{**entry(seq), "seq": seq + 100} for seq in range(1, 12)])
     ours, theirs = stored(database, range(1, 12)), stored(database, range(101, 112))
@@ -132,9 +132,12 @@ def test_rows_already_stored_are_skipped_only_when_asked(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite traces its statements
 def test_bound_rows_of_one_table_go_in_one_statement(database: Database) -> None:
     """The group commit binds each case's rows before it takes the write lock, then sends all
-    cases' rows of a table at once."""
+    cases' rows of a table at once (four rows: one statement; three would take two, 2 + 1)."""
     dialect = database.engine.dialect
-    first, second = bind_rows(dialect, LOG, [entry(1), entry(2)]), bind_rows(dialect, LOG, [entry(3)])
+    first, second = (
+        bind_rows(dialect, LOG, [entry(1), entry(2)]),
+        bind_rows(dialect, LOG, [entry(3), entry(4)]),
+    )
     statements: list[str] = []
     with database.session() as session:
         driver = session.connection().connection.driver_connection
@@ -143,5 +146,18 @@ def test_bound_rows_of_one_table_go_in_one_statement(database: Database) -> None
         driver.set_trace_callback(None)  # type: ignore[union-attr]
     inserts = [statement for statement in statements if statement.startswith("INSERT")]
     assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO audit_log")
-    assert [row[0] for row in stored(database, range(1, 4))] == [1, 2, 3]
+    assert [row[0] for row in stored(database, range(1, 5))] == [1, 2, 3, 4]
     assert len(first.parameters) == 2  # the caller's bound rows are left as they were
+
+
+@pytest.mark.parametrize(
+    ("rows", "most", "sizes"),
+    [(0, 100, []), (1, 100, [1]), (161, 3555, [128, 32, 1]), (161, 100, [64, 64, 32, 1]), (7, 1, [1] * 7)],
+)
+def test_statements_carry_powers_of_two_rows_so_the_driver_keeps_them(
+    rows: int, most: int, sizes: list[int]
+) -> None:
+    """A table needs few statement texts, whatever a group commit's rows, so each is parsed once."""
+    assert statement_sizes(rows, most) == sizes
+    distinct = {size for count in range(1, 1000) for size in statement_sizes(count, 3555)}
+    assert distinct == {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}

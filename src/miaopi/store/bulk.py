@@ -160,7 +160,27 @@ def _send(cursor: Any, dialect: Dialect, rows: BoundRows) -> None:
     # loop thread and wait for it again hundreds of times per batch. (COPY cannot skip existing
     # rows: PostgreSQL takes the same statement then.)
     conflict = f" ON CONFLICT ({statement.primary_key}) DO NOTHING" if rows.skip_existing else ""
-    chunk = max(1, MAX_PARAMETERS // len(parameters[0]))
-    for start in range(0, len(parameters), chunk):
-        part = parameters[start : start + chunk]
-        cursor.execute(statement.sql_for(len(part)) + conflict, [value for row in part for value in row])
+    start = 0
+    for count in statement_sizes(len(parameters), MAX_PARAMETERS // len(parameters[0])):
+        part = parameters[start : start + count]
+        cursor.execute(statement.sql_for(count) + conflict, [value for row in part for value in row])
+        start += count
+
+
+def statement_sizes(rows: int, most: int) -> list[int]:
+    """How many rows each statement carries, ``rows`` in all and at most ``most`` in one: powers of
+    two, the largest first (161 rows: 128 + 32 + 1).
+
+    The driver keeps the statements it prepared (SQLite: the last 128 by their text), and parsing an
+    INSERT of many rows costs more than running it — 160 rows of twelve columns: 800–940 µs of CPU
+    parsed afresh, 350 µs prepared before. A group commit's rows per table vary from one commit to
+    the next, so one statement of exactly that many rows was almost always new; in powers of two a
+    table needs at most nine statements' texts, all of them kept."""
+    largest = 1 << (max(1, most).bit_length() - 1)
+    sizes = [largest] * (rows // largest)
+    rest = rows % largest
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
