@@ -9,18 +9,12 @@ from alembic import command
 from sqlalchemy import text
 
 from miaopi.store import Database
+from tests.indexes import index_definitions
 
 
 def _indexes(database: Database) -> dict[str, str]:
     """The case table's indexes by name, with their definitions."""
-    if database.dialect == "sqlite":
-        query = (
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'approval_application'"
-        )
-    else:
-        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'approval_application'"
-    with database.engine.connect() as connection:
-        return {name: definition or "" for name, definition in connection.execute(text(query))}
+    return index_definitions(database, "approval_application")
 
 
 def test_only_cases_with_a_value_enter_the_acting_person_and_reviewer_indexes(database: Database) -> None:

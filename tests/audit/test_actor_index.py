@@ -9,17 +9,13 @@ from alembic import command
 from sqlalchemy import text
 
 from miaopi.store import Database
+from tests.indexes import index_definitions
 
 BY_ACTOR = "SELECT seq FROM audit_log WHERE actor = :who AND actor NOT LIKE 'applicant:%'"
 
 
 def _actor_index(database: Database) -> str:
-    if database.dialect == "sqlite":
-        query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_audit_log_actor'"
-    else:
-        query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_audit_log_actor'"
-    with database.engine.connect() as connection:
-        return str(connection.execute(text(query)).scalar_one())
+    return index_definitions(database, "audit_log")["ix_audit_log_actor"]
 
 
 def test_applicants_entries_are_left_out_of_the_actor_index(database: Database) -> None:

@@ -17,6 +17,7 @@ from miaopi.sharing import AccessLog, AccessRecord
 from miaopi.sharing.models import AccessCount, AccessLogEntry
 from miaopi.store import Database
 from tests.approval.test_writer import rows
+from tests.indexes import index_definitions
 
 AT = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
 PERSON = "11010519491231002X"
@@ -116,12 +117,7 @@ def test_a_transaction_that_fails_after_logging_counts_nothing(database: Databas
 
 
 def _log_indexes(database: Database) -> set[str]:
-    if database.dialect == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sharing_access_log'"
-    else:
-        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'sharing_access_log'"
-    with database.engine.connect() as connection:
-        return set(connection.execute(text(query)).scalars())
+    return set(index_definitions(database, "sharing_access_log"))
 
 
 def test_the_migration_counts_the_log_as_it_stands_and_drops_the_two_indexes(database: Database) -> None:
