@@ -151,8 +151,8 @@ async def submission_lane(scope: Scope, receive: Receive, send: Send, applicatio
     """``POST /applications`` straight to :func:`submit`'s steps, past the framework's layers.
 
     Between the server and an endpoint, a request passes seven middlewares and the router, each
-    wrapping ``receive`` and ``send``: 110 µs of the 1,180 µs of CPU the event loop spent on a
-    submission, in one process, interleaved rounds. The lane takes the common case only — a body of
+    wrapping ``receive`` and ``send``: without them the event loop's CPU per submission went 1,068 →
+    943 µs (in one process, eight interleaved rounds). The lane takes the common case only — a body of
     declared length within ``MAX_BODY_BYTES``, read whole, then decided and stored with a 200 or
     201. Everything else goes to ``application`` (the whole ASGI application) as if there were no
     lane: a chunked or oversized body, a client gone mid-body, and any error, the request's body
