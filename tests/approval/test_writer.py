@@ -219,7 +219,7 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
 ) -> None:
     """A commit is on disk before it returns (synchronous=FULL). The group-commit writer's commits
     leave the WAL alone (no checkpoint while the write lock is held): the writer checkpoints once
-    the lock is released, when one is due."""
+    the lock is released, when one is due (``checkpoint_when_due``)."""
     database = sqlite_database
     with database.session() as session:
         assert session.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
@@ -232,10 +232,13 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
             session.execute(insert(Application), [rows(f"C-{key}", key).application])
+        database.checkpoint_when_due()
     assert checkpoints == []  # not due yet
     monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-k3", "k3").application])
+    assert checkpoints == []  # never inside the unit of work
+    database.checkpoint_when_due()
     assert checkpoints == [True]  # due: taken once the write lock was free again
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 3
@@ -254,20 +257,48 @@ def test_a_wal_the_checkpoints_do_not_catch_up_with_is_finished_under_the_write_
     checkpoints = record_checkpoints(database, monkeypatch)
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-0", "k0").application])
+    database.checkpoint_when_due()  # as the case writer does after each commit
     assert checkpoints == [True] and database._wal_frames == 0  # copied back, outside the lock
     with database.engine.connect() as reader:
         reader.exec_driver_sql("BEGIN")
         reader.exec_driver_sql("SELECT count(*) FROM approval_application").scalar()  # holds a snapshot
         with database.write_session() as session:
             session.execute(insert(Application), [rows("C-1", "k1").application])
+        database.checkpoint_when_due()
         reader.exec_driver_sql("COMMIT")
     assert checkpoints == [True, True] and database._wal_frames > 0  # held back by the reader
     with database.write_session() as session:
         session.execute(insert(Application), [rows("C-2", "k2").application])
+    database.checkpoint_when_due()
     assert checkpoints == [True, True, False, True]  # finished under the lock, then the usual one
     assert database._wal_frames == 0  # it reached the end: the next commit starts the WAL over
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 3
+
+
+def test_the_writer_answers_its_cases_before_it_checkpoints(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint takes 10–15 ms under load: the cases just committed do not wait for it."""
+    database = sqlite_database
+    monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 0.0)  # due after every commit
+    writer = CaseWriter(database, AuditLog(), autostart=False)
+    futures = [writer.submit(rows(f"A{index}", f"k{index}")) for index in range(3)]
+    answered_first: list[bool] = []
+    original = database.checkpoint
+
+    def checkpoint() -> None:
+        answered_first.append(all(future.done() for future in futures))
+        original()
+
+    monkeypatch.setattr(database, "checkpoint", checkpoint)
+    writer.start()
+    for future in futures:
+        assert future.result(timeout=30) is None
+    deadline = time.monotonic() + 30
+    while not answered_first and time.monotonic() < deadline:  # the writer checkpoints right after
+        time.sleep(0.01)
+    assert answered_first and all(answered_first)
 
 
 def record_checkpoints(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:

@@ -169,6 +169,7 @@ class CaseWriter:
             batch = [self._queue.get()]
             try:
                 self._write(batch, take_waiting=True)
+                self.database.checkpoint_when_due()  # its cases answered: they do not wait for it
             except BaseException as error:  # never let the thread die: fail what is still unanswered
                 for job in batch:
                     if not job.done.done():

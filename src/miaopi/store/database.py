@@ -156,9 +156,10 @@ class Database:
 
         Nor do these commits copy the WAL back into the database (a checkpoint, SQLite's default
         every 1,000 pages), which would double the time the lock is held: the writer checkpoints
-        after releasing the lock, at most every ``CHECKPOINT_SECONDS``, in PASSIVE mode — other
-        writers go on meanwhile. When the last such checkpoint left ``WAL_RESTART_FRAMES`` or more
-        in the WAL, the next one runs before the lock is released."""
+        after releasing the lock (:meth:`checkpoint_when_due`, once it has answered the cases it
+        committed), at most every ``CHECKPOINT_SECONDS``, in PASSIVE mode — other writers go on
+        meanwhile. When the last such checkpoint left ``WAL_RESTART_FRAMES`` or more in the WAL, the
+        next one runs before the lock is released."""
         if self._writer_lock_path is None:
             with self.session() as session:
                 yield session
@@ -173,6 +174,11 @@ class Database:
                     self.checkpoint()  # no writer appends meanwhile: it reaches the end, unless a reader holds it back
             finally:
                 os.close(descriptor)  # closing releases the lock
+
+    def checkpoint_when_due(self) -> None:
+        """:meth:`checkpoint`, if ``CHECKPOINT_SECONDS`` have passed since the last one. A busy
+        writer calls it after its commit, outside the write lock, once the cases it committed have
+        their answers: a checkpoint takes 10–15 ms, which they need not wait for."""
         if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
             self.checkpoint()
 
