@@ -8,11 +8,11 @@ reading on the event loop, 389/s. At 350/s both keep up: p99 312 → 166 ms.
 
 PostgreSQL: a few autocommit connections per event loop (psycopg's asyncio API), the statement
 compiled once. SQLite has no asynchronous driver here and a local indexed read takes a few
-microseconds: it runs right there, on the loop, on a pooled connection's driver, the statement
-compiled once (``driver.run``), on a connection of the loop's own (a file database) rather than one
-checked out of the pool and handed back for every read. Through ``connection.execute`` a token
-lookup cost 115 µs of CPU, 100 of them SQLAlchemy's; the pool's checkout and return alone took
-17 of the 35 µs left.
+microseconds: it runs right there, on the loop, the statement compiled once and sent straight to
+the driver (``driver.run``). A file database is read on a connection the loop keeps for itself; an
+in-memory one, which exists only on the pool's connection, through the pool. Through
+``connection.execute`` a token lookup cost 115 µs of CPU, 100 of them SQLAlchemy's; checking a
+connection out of the pool and handing it back took 17 of the 35 µs left.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ class LoopReader:
         self.engine = engine
         self._connect_args = dict(connect_args)
         self._loops: dict[asyncio.AbstractEventLoop, _Connections] = {}
-        # SQLite: each event loop's own connection to a file database (an in-memory one exists only
-        # on the pool's connection, so it is read through the pool)
+        # SQLite, a file database: each event loop's own connection
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._keeps_connection = bool(database) and database != ":memory:"
         self._sqlite: dict[asyncio.AbstractEventLoop, Any] = {}
