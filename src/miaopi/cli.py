@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -134,22 +134,29 @@ def serve(
         deployment.warm()
         uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
         return
-    if deployment.database.dialect == "sqlite":
-        console.print(
-            "[yellow]提示：[/yellow]SQLite 同一时间只允许一个写入者，多个工作进程会互相等待；生产请使用 PostgreSQL"
-        )
     # Each worker process opens the same deployment itself.
     os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
     os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
     if not scheduler and not notifications:
         deployment.close()  # otherwise kept open in this process for the background threads
     from miaopi.api.workers import PortInUse, serve_workers
+    from miaopi.approval.writer_process import SOCKET_VARIABLE, WriterProcess
 
-    try:
-        serve_workers("miaopi.api.asgi:build", host, port, workers, log_level="warning")
-    except PortInUse as error:
-        errors.print(f"[red]错误：[/red]{error.strerror}（端口已被其他程序占用？）")
-        raise typer.Exit(1) from None
+    with ExitStack() as stack:
+        if deployment.database.dialect == "sqlite":
+            # SQLite takes one writer at a time: the workers' decided cases go to one writer process.
+            writer = WriterProcess(deployment.settings.database_url, deployment.settings.data_dir)
+            try:
+                stack.enter_context(writer)
+            except RuntimeError as error:
+                errors.print(f"[red]错误：[/red]{error}")
+                raise typer.Exit(1) from None
+            os.environ[SOCKET_VARIABLE] = str(writer.path)
+        try:
+            serve_workers("miaopi.api.asgi:build", host, port, workers, log_level="warning")
+        except PortInUse as error:
+            errors.print(f"[red]错误：[/red]{error.strerror}（端口已被其他程序占用？）")
+            raise typer.Exit(1) from None
 
 
 @app.command()

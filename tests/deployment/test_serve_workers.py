@@ -3,7 +3,9 @@ connections across them (a shared listening socket left 84 of 128 keep-alive con
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -109,10 +111,24 @@ def test_connections_are_spread_over_the_workers(
             client.close()
 
 
+def _writer_process(server: int, port: int) -> int:
+    """The server's child process that does not listen on the port (nor tracks multiprocessing's
+    resources): its writer process."""
+    listening = _tcp(port, LISTEN)
+    others = [
+        pid
+        for pid in _children(server)
+        if not _socket_inodes(pid) & listening and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    if len(others) != 1:
+        raise LookupError(f"{len(others)} children of the server besides its workers")
+    return others[0]
+
+
 def test_applications_are_decided_and_stored_by_either_worker(
     two_workers: tuple[subprocess.Popen[str], int, Path],
 ) -> None:
-    _, port, data_dir = two_workers
+    process, port, data_dir = two_workers
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
     listed = subprocess.run(
         [
@@ -136,7 +152,8 @@ def test_applications_are_decided_and_stored_by_either_worker(
         [*MIAOPI, "token", "--as", person], capture_output=True, text=True, env=env, timeout=120
     ).stdout.strip()
     case_numbers = set()
-    for attempt in range(6):  # a new connection each: both workers take some
+
+    def apply(attempt: int) -> None:  # a new connection each: both workers take some
         response = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/applications",
             json={
@@ -150,7 +167,25 @@ def test_applications_are_decided_and_stored_by_either_worker(
         )
         assert response.status_code == 201, response.text
         case_numbers.add(response.json()["case_no"])
-    assert len(case_numbers) == 6
+
+    for attempt in range(6):
+        apply(attempt)
+    # SQLite: the workers' cases go to one writer process. Killed, it loses nothing: the workers
+    # store their cases themselves until the server has started it again.
+    writer = _writer_process(process.pid, port)
+    os.kill(writer, signal.SIGKILL)
+    for attempt in range(6, 10):
+        apply(attempt)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(LookupError):
+            if _writer_process(process.pid, port) != writer:
+                break
+        time.sleep(0.2)
+    assert _writer_process(process.pid, port) != writer
+    for attempt in range(10, 12):
+        apply(attempt)
+    assert len(case_numbers) == 12
     audit = subprocess.run([*MIAOPI, "audit", "verify"], capture_output=True, text=True, env=env, timeout=120)
     assert audit.returncode == 0 and "审计链完整" in audit.stdout
 

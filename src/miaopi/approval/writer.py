@@ -55,6 +55,20 @@ class Issuing(Protocol):
     ) -> list[AuditRecord]: ...
 
 
+class WriterUnavailable(ConnectionError):
+    """The writer process cannot be reached, or went away before it answered: the case may or may
+    not be stored there, and is stored by the worker's own writer (its key makes that safe)."""
+
+
+class RemoteWriter(Protocol):
+    """A writer in another process (``approval.writer_process.WriterClient``)."""
+
+    async def store(self, case: StoredCase) -> list[str | None]:
+        """Store ``case``; the identifiers of the licences issued for it. IntegrityError for a
+        repeated idempotency key, WriterUnavailable when it cannot tell."""
+        ...
+
+
 @dataclass
 class CaseRows:
     """Everything one decision stores, ready to insert."""
@@ -75,49 +89,59 @@ class CaseRows:
 
 
 @dataclass
-class _Job:
-    rows: CaseRows
-    bound: list[BoundRows]  # the case's rows converted for the driver before it was queued
-    audit: CheckedRecord  # its audit record, checked and serialised before it was queued
-    done: Future[None] = field(default_factory=Future)
+class StoredCase:
+    """What the group commit takes of one decided case, prepared where the case is decided (see
+    :func:`stored_case`). It pickles: a writer process (``approval.writer_process``) may store it."""
 
-    @property
-    def upload_bytes(self) -> int:
-        return sum(upload["size"] for upload in self.rows.uploads)
+    key: tuple[str, str]  # (applicant, idempotency key): how a repeat is recognised
+    bound: list[BoundRows]  # the case's rows converted for the driver
+    audit: CheckedRecord  # its audit record, checked and serialised
+    access: list[AccessRecord]  # its reads of shared data, counted in the commit
+    licences: list[LicenceRequest]  # issued in the commit: each gets its identifier there
+    upload_bytes: int  # the uploaded files it carries
 
 
-def bind_case(dialect: Dialect, case: CaseRows) -> list[BoundRows]:
-    """The rows of one case converted for the driver: JSON serialised, times formatted … — the
-    Python half of storing it, done where the case is decided, so that the group commit, which
-    every writer of the store waits for in turn, has as little left to do as possible."""
+def stored_case(dialect: Dialect, case: CaseRows) -> StoredCase:
+    """``case`` ready for the group commit: its rows converted for the driver (JSON serialised, times
+    formatted …) and its audit record checked — the Python half of storing it, done where the case
+    is decided, so that the commit, which every writer of the store waits for in turn, has as
+    little left to do as possible."""
     bound = [bind_rows(dialect, table, rows) for name, table in TABLES if (rows := case.rows(name))]
     if case.access:
         bound.append(bind_rows(dialect, ACCESS_LOG, access_rows(case.access)))
     if case.uploads:
         bound.append(bind_uploads(dialect, case.uploads))  # equal content once
-    return bound
+    return StoredCase(
+        key=(case.application["applicant"], case.application["idempotency_key"]),
+        bound=bound,
+        audit=check_record(case.audit),
+        access=case.access,
+        licences=case.licences,
+        upload_bytes=sum(upload["size"] for upload in case.uploads),
+    )
+
+
+@dataclass
+class _Job:
+    case: StoredCase
+    done: Future[None] = field(default_factory=Future)
 
 
 def insert_cases(
-    session: Session,
-    audit: AuditLog,
-    cases: Sequence[CaseRows],
-    bound: Sequence[BoundRows],
-    records: Sequence[CheckedRecord],
-    issuer: Issuing | None = None,
+    session: Session, audit: AuditLog, cases: Sequence[StoredCase], issuer: Issuing | None = None
 ) -> None:
-    """Insert decided cases in the caller's transaction: their ``bound`` rows with one statement per
+    """Insert decided cases in the caller's transaction: their bound rows with one statement per
     table, then the counts of their reads of shared data, the licences the approvals issue
-    (numbered, signed and stored by ``issuer``), one audit append of the cases' ``records`` and the
+    (numbered, signed and stored by ``issuer``), one audit append of the cases' records and the
     licences'."""
-    insert_bound(session, bound)
+    insert_bound(session, [rows for case in cases for rows in case.bound])
     # Last, what every writer must take in turn — the access counts, the licence counters, then the
     # audit chain's head (PostgreSQL locks their rows until the commit), in that order everywhere —
     # so the next writer waits as little as possible.
     count_reads(session, [record for case in cases for record in case.access])
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
-    audit.append_many(session, [*records, *issued])
+    audit.append_many(session, [*(case.audit for case in cases), *issued])
 
 
 class CaseWriter:
@@ -135,6 +159,7 @@ class CaseWriter:
         self.issuer = issuer  # issues the licences of approved cases in the batch's transaction
         self.max_batch = max_batch
         self.autostart = autostart
+        self.remote: RemoteWriter | None = None  # the writer process of ``miaopi serve --workers N``
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -142,9 +167,12 @@ class CaseWriter:
     def submit(self, rows: CaseRows) -> Future[None]:
         """Queue a case; the future completes when it is committed, or fails with what stopped it
         (IntegrityError for a repeated idempotency key)."""
+        return self._submit(stored_case(self.database.engine.dialect, rows))
+
+    def _submit(self, case: StoredCase) -> Future[None]:
         if self.autostart:
             self.start()
-        job = _Job(rows, bind_case(self.database.engine.dialect, rows), check_record(rows.audit))
+        job = _Job(case)
         self._queue.put(job)
         return job.done
 
@@ -153,8 +181,35 @@ class CaseWriter:
         self.submit(rows).result()
 
     async def store_async(self, rows: CaseRows) -> None:
-        """Wait, without blocking the event loop, until the case is committed."""
-        await asyncio.wrap_future(self.submit(rows))
+        """Wait, without blocking the event loop, until the case is committed: by the writer process
+        when there is one (``remote``), else — or when it cannot be reached — by this writer."""
+        case = stored_case(self.database.engine.dialect, rows)
+        if self.remote is not None:
+            try:
+                identifiers = await self.remote.store(case)
+            except WriterUnavailable:
+                pass  # stored here instead: were it committed there after all, its key tells (IntegrityError)
+            else:
+                for request, identifier in zip(case.licences, identifiers, strict=True):
+                    request.identifier = identifier
+                return
+        await asyncio.wrap_future(self._submit(case))
+
+    def write_now(self, cases: Sequence[StoredCase]) -> list[BaseException | None]:
+        """Store ``cases`` in this thread, in as few group commits as the limits allow (the writer
+        process's way); what stopped each case, or None where it is committed."""
+        jobs = [_Job(case) for case in cases]
+        batch: list[_Job] = []
+        carried = 0
+        for job in jobs:
+            if batch and (len(batch) == self.max_batch or carried >= MAX_BATCH_UPLOAD_BYTES):
+                self._write(batch)
+                batch, carried = [], 0
+            batch.append(job)
+            carried += job.case.upload_bytes
+        if batch:
+            self._write(batch)
+        return [job.done.exception() for job in jobs]
 
     def start(self) -> None:
         """Start the writer thread (once)."""
@@ -181,22 +236,21 @@ class CaseWriter:
         writer waited go into this commit rather than waiting for the next turn — up to
         ``max_batch`` cases, and no more once the batch carries ``MAX_BATCH_UPLOAD_BYTES`` of
         uploaded files."""
-        carried = sum(job.upload_bytes for job in batch)
+        carried = sum(job.case.upload_bytes for job in batch)
         while len(batch) < self.max_batch and carried < MAX_BATCH_UPLOAD_BYTES:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
             batch.append(job)
-            carried += job.upload_bytes
+            carried += job.case.upload_bytes
 
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
             with self.database.write_session() as session:
                 if take_waiting:
                     self._take_waiting(batch)
-                cases, bound = [job.rows for job in batch], [rows for job in batch for rows in job.bound]
-                insert_cases(session, self.audit, cases, bound, [job.audit for job in batch], self.issuer)
+                insert_cases(session, self.audit, [job.case for job in batch], self.issuer)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(error)
@@ -224,7 +278,7 @@ class CaseWriter:
 
     def _repeated_keys(self, batch: list[_Job]) -> list[_Job]:
         """The jobs whose (applicant, idempotency key) is already stored or came earlier in the batch."""
-        keys = [(job.rows.application["applicant"], job.rows.application["idempotency_key"]) for job in batch]
+        keys = [job.case.key for job in batch]
         table = cast(Table, Application.__table__)
         with self.database.session() as session:
             stored: set[tuple[str, str]] = set(

@@ -23,11 +23,11 @@ from miaopi.store.driver import driver_errors
 
 
 @dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: one per table and columns
-class _Statement:
-    sql: str
-    values: Callable[[Mapping[str, Any]], Any]  # a row's values in column order
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
-    defaults: list[Any]  # values of the columns left out of the rows that have a Python default
+class InsertSql:
+    """What inserting rows into one table's columns takes, text only — bound rows travel to a
+    writer process (``approval.writer_process``) and find the same object there (``interned``)."""
+
+    sql: str  # INSERT … VALUES (?, ?, …): one row
     row_sql: str  # one row's placeholders: (?, ?, …), for several rows in one statement
     copy_sql: str  # PostgreSQL: COPY … FROM STDIN into the same columns
     primary_key: str  # the primary key's columns, for ON CONFLICT
@@ -35,6 +35,30 @@ class _Statement:
     def sql_for(self, count: int) -> str:
         """The statement inserting ``count`` rows at once."""
         return self.sql if count == 1 else f"{self.sql}, {', '.join([self.row_sql] * (count - 1))}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (interned, (self.sql, self.row_sql, self.copy_sql, self.primary_key))
+
+
+_inserts: dict[tuple[str, str, str, str], InsertSql] = {}
+
+
+def interned(sql: str, row_sql: str, copy_sql: str, primary_key: str) -> InsertSql:
+    """The one :class:`InsertSql` of this process with these texts, so rows of many cases that
+    arrive apart still go into one statement."""
+    key = (sql, row_sql, copy_sql, primary_key)
+    found = _inserts.get(key)
+    if found is None:
+        found = _inserts[key] = InsertSql(*key)
+    return found
+
+
+@dataclass(frozen=True, eq=False)
+class _Statement:
+    insert: InsertSql
+    values: Callable[[Mapping[str, Any]], Any]  # a row's values in column order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+    defaults: list[Any]  # values of the columns left out of the rows that have a Python default
 
 
 MAX_PARAMETERS = 32_000  # under SQLite's 32,766 bind parameters per statement
@@ -65,14 +89,12 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
     processors = (
         (position, table.c[name].type._cached_bind_processor(dialect)) for position, name in enumerate(names)
     )
+    primary_key = ", ".join(preparer.quote(column.name) for column in table.primary_key.columns)
     statement = _Statement(
-        sql=sql,
+        insert=interned(sql, row_sql, copy_sql, primary_key),
         values=itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],),
         processors=tuple((position, process) for position, process in processors if process is not None),
         defaults=[value for _, value in defaults],
-        row_sql=row_sql,
-        copy_sql=copy_sql,
-        primary_key=", ".join(preparer.quote(column.name) for column in table.primary_key.columns),
     )
     _statements[cache_key] = statement
     return statement
@@ -80,10 +102,11 @@ def _statement(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Statem
 
 @dataclass(frozen=True)
 class BoundRows:
-    """Rows of one table converted for the driver, ready to insert (see :func:`bind_rows`)."""
+    """Rows of one table converted for the driver, ready to insert (see :func:`bind_rows`); they
+    pickle, for a writer in another process."""
 
     table: str
-    statement: _Statement
+    insert: InsertSql
     parameters: list[list[Any]]
     skip_existing: bool = False
 
@@ -102,7 +125,7 @@ def bind_rows(
         for position, process in processors:
             parameter[position] = process(parameter[position])
         parameters.append(parameter)
-    return BoundRows(table.fullname, statement, parameters, skip_existing)
+    return BoundRows(table.fullname, statement.insert, parameters, skip_existing)
 
 
 def insert_many(
@@ -121,14 +144,14 @@ def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
     """Insert bound rows in the session's transaction: the rows of one table and statement together
     (one COPY, or as few INSERTs as SQLite's parameter limit allows), tables in the order they first
     appear in ``bound``."""
-    grouped: dict[str, dict[_Statement, BoundRows]] = {}
+    grouped: dict[str, dict[InsertSql, BoundRows]] = {}
     for rows in bound:
         by_statement = grouped.setdefault(rows.table, {})
-        if rows.statement in by_statement:
-            by_statement[rows.statement].parameters.extend(rows.parameters)
+        if rows.insert in by_statement:
+            by_statement[rows.insert].parameters.extend(rows.parameters)
         else:  # a copy: the caller's lists stay as they were
-            by_statement[rows.statement] = BoundRows(
-                rows.table, rows.statement, list(rows.parameters), rows.skip_existing
+            by_statement[rows.insert] = BoundRows(
+                rows.table, rows.insert, list(rows.parameters), rows.skip_existing
             )
     if not grouped:
         return
@@ -140,14 +163,14 @@ def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
     try:
         for by_statement in grouped.values():
             for group in by_statement.values():
-                with driver_errors(dialect, group.statement.sql):
+                with driver_errors(dialect, group.insert.sql):
                     _send(cursor, dialect, group)
     finally:
         cursor.close()
 
 
 def _send(cursor: Any, dialect: Dialect, rows: BoundRows) -> None:
-    statement, parameters = rows.statement, rows.parameters
+    statement, parameters = rows.insert, rows.parameters
     if dialect.name == "postgresql" and not rows.skip_existing:
         # COPY: psycopg formats the rows in C and streams them in one go. Its pipelined
         # executemany spent some 30 µs of Python per row on each statement's messages.
