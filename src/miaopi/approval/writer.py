@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import queue
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from miaopi.audit import AuditLog, AuditRecord, CheckedRecord, check_record
 from miaopi.licence.issuing import LicenceRequest
 from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
-from miaopi.sharing.access_log import ACCESS_LOG, access_rows, count_reads
+from miaopi.sharing.access_log import ACCESS_LOG, access_rows, count_reads, reads_of
 from miaopi.store import Database
 from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
 
@@ -96,7 +97,9 @@ class StoredCase:
     key: tuple[str, str]  # (applicant, idempotency key): how a repeat is recognised
     bound: list[BoundRows]  # the case's rows converted for the driver
     audit: CheckedRecord  # its audit record, checked and serialised
-    access: list[AccessRecord]  # its reads of shared data, counted in the commit
+    reads: Counter[
+        tuple[str, str]
+    ]  # its reads of shared data by department and resource, counted in the commit
     licences: list[LicenceRequest]  # issued in the commit: each gets its identifier there
     upload_bytes: int  # the uploaded files it carries
 
@@ -115,7 +118,7 @@ def stored_case(dialect: Dialect, case: CaseRows) -> StoredCase:
         key=(case.application["applicant"], case.application["idempotency_key"]),
         bound=bound,
         audit=check_record(case.audit),
-        access=case.access,
+        reads=reads_of(case.access),
         licences=case.licences,
         upload_bytes=sum(upload["size"] for upload in case.uploads),
     )
@@ -138,7 +141,10 @@ def insert_cases(
     # Last, what every writer must take in turn — the access counts, the licence counters, then the
     # audit chain's head (PostgreSQL locks their rows until the commit), in that order everywhere —
     # so the next writer waits as little as possible.
-    count_reads(session, [record for case in cases for record in case.access])
+    reads: Counter[tuple[str, str]] = Counter()
+    for case in cases:
+        reads.update(case.reads)
+    count_reads(session, reads)
     requests = [request for case in cases for request in case.licences]
     issued = issuer.issue(session, requests, dt.datetime.now(dt.UTC)) if issuer and requests else []
     audit.append_many(session, [*(case.audit for case in cases), *issued])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -110,7 +110,7 @@ class AccessLog:
 def write_records(session: Session, records: Sequence[AccessRecord]) -> int:
     """Insert access records in the caller's transaction, in one statement, and count them."""
     insert_many(session, ACCESS_LOG, access_rows(records))
-    count_reads(session, records)
+    count_reads(session, reads_of(records))
     return len(records)
 
 
@@ -136,14 +136,18 @@ def _count_upsert(dialect: str, rows: int) -> Any:
     )
 
 
-def count_reads(session: Session, records: Sequence[AccessRecord]) -> None:
-    """Add ``records`` to the counts per department and resource, in the caller's transaction: one
-    row per department and resource they read, whatever their number.
+def reads_of(records: Iterable[AccessRecord]) -> Counter[tuple[str, str]]:
+    """How many of ``records`` each department made of each resource: what :func:`count_reads` adds."""
+    return Counter((entry.department, entry.resource) for entry in records)
+
+
+def count_reads(session: Session, reads: Mapping[tuple[str, str], int]) -> None:
+    """Add ``reads`` (:func:`reads_of`) to the counts per department and resource, in the caller's
+    transaction: one row per department and resource, whatever their number.
 
     On PostgreSQL each of those rows stays locked until the commit, so every transaction takes them
     in the same order (sorted), and before the licence counters and the audit chain's head, which
     writers take last: two writers never wait for each other in opposite orders."""
-    reads = Counter((entry.department, entry.resource) for entry in records)
     if reads:
         parameters: dict[str, object] = {}
         for row, ((department, resource), count) in enumerate(sorted(reads.items())):

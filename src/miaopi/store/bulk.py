@@ -125,7 +125,9 @@ def bind_rows(
         for position, process in processors:
             parameter[position] = process(parameter[position])
         parameters.append(parameter)
-    return BoundRows(table.fullname, statement.insert, parameters, skip_existing)
+    return BoundRows(
+        str(table.fullname), statement.insert, parameters, skip_existing
+    )  # not SQLAlchemy's str subclass: it pickles slowly
 
 
 def insert_many(
