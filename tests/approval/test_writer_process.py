@@ -289,3 +289,37 @@ def test_workers_find_the_writer_process_in_their_environment(
     monkeypatch.setenv(SOCKET_VARIABLE, str(tmp_path / "writer.sock"))
     client = client_from_environment()
     assert client is not None and client.path == tmp_path / "writer.sock"
+
+
+def test_requests_share_one_connection_and_a_cancelled_one_does_not_strand_the_others(
+    database: Database, writer_socket: tuple[Path, threading.Event]
+) -> None:
+    path, _ = writer_socket
+    dialect = database.engine.dialect
+    opened = 0
+    original = asyncio.open_unix_connection
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal opened
+        opened += 1
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def send() -> list[list[str | None]]:
+        client = WriterClient(path)
+        try:
+            first = asyncio.create_task(client.store(stored_case(dialect, rows("C0", "k0"))))
+            await asyncio.sleep(0)  # it is connecting now
+            others = [
+                asyncio.create_task(client.store(stored_case(dialect, rows(f"C{n}", f"k{n}"))))
+                for n in range(1, 5)
+            ]
+            first.cancel()  # its client went away: the others still get their connection
+            return await asyncio.gather(*others)
+        finally:
+            await client.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncio, "open_unix_connection", counted)
+        assert asyncio.run(send()) == [[], [], [], []]
+    assert opened == 1
+    assert count_cases(database) == 4

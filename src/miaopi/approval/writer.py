@@ -7,6 +7,9 @@ waiting once it holds the database's write lock — one when the system is quiet
 when its case is committed, or gets its own error. A batch that fails on a repeated idempotency key
 is written again without the repeats, which then fail alone; a batch that fails on any other
 constraint is retried case by case, so one bad case never takes others down with it.
+
+With several workers on SQLite, one writer process stores every worker's cases this way
+(``approval.writer_process``), and each worker's own writer is only its fallback.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class WriterClient:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._connection: _Connection | None = None
-        self._connecting: asyncio.Future[_Connection] | None = None
+        self._connecting: asyncio.Task[_Connection] | None = None
         self._retry_at = 0.0
 
     async def store(self, case: StoredCase) -> list[str | None]:
@@ -91,24 +91,23 @@ class WriterClient:
         connection = self._connection
         if connection is not None and not connection.closed and connection.loop is loop:
             return connection
-        if self._connecting is not None and self._connecting.get_loop() is loop:
-            return await asyncio.shield(self._connecting)  # another request is connecting: share it
-        if time.monotonic() < self._retry_at:
-            raise WriterUnavailable("案件写入进程暂不可用")
-        self._connecting = loop.create_future()
+        if self._connecting is None or self._connecting.get_loop() is not loop:
+            if time.monotonic() < self._retry_at:
+                raise WriterUnavailable("案件写入进程暂不可用")
+            self._connecting = loop.create_task(self._open(loop))
+        # Shared by the requests that come meanwhile, and not cancelled with the one that started it.
+        return await asyncio.shield(self._connecting)
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Connection:
         try:
             reader, writer = await asyncio.open_unix_connection(self.path)
         except OSError as error:
             self._retry_at = time.monotonic() + RECONNECT_SECONDS
-            failure = WriterUnavailable(f"无法连接案件写入进程：{error.strerror or error}")
-            self._connecting.set_exception(failure)
-            self._connecting.exception()  # retrieved: nobody else need be waiting
+            raise WriterUnavailable(f"无法连接案件写入进程：{error.strerror or error}") from None
+        finally:
             self._connecting = None
-            raise failure from None
-        self._connection = connection = _Connection(loop, reader, writer)
-        self._connecting.set_result(connection)
-        self._connecting = None
-        return connection
+        self._connection = _Connection(loop, reader, writer)
+        return self._connection
 
     async def close(self) -> None:
         if self._connection is not None:
