@@ -240,26 +240,31 @@ def serve(path: Path, writer: CaseWriter, stop: threading.Event) -> None:
                     selector.register(sock, selectors.EVENT_READ, peer)
                     continue
                 peer = key.data
-                if events & selectors.EVENT_WRITE and peer.flush():
-                    selector.modify(peer.sock, selectors.EVENT_READ, peer)
-                if not events & selectors.EVENT_READ:
-                    continue
                 try:
-                    data = peer.sock.recv(1 << 20)
-                    if not data:
-                        raise ConnectionResetError
-                    peer.received += data
-                    received.extend((peer, number, case) for number, case in peer.messages())
-                except (OSError, pickle.UnpicklingError, ValueError, EOFError):
-                    drop(peer)  # its cases are stored by the worker itself
+                    if events & selectors.EVENT_WRITE and peer.flush():
+                        selector.modify(peer.sock, selectors.EVENT_READ, peer)
+                    if events & selectors.EVENT_READ:
+                        data = peer.sock.recv(1 << 20)
+                        if not data:
+                            raise ConnectionResetError
+                        peer.received += data
+                        received.extend((peer, number, case) for number, case in peer.messages())
+                except OSError:
+                    drop(peer)  # the worker went away: it stores its unanswered cases itself
+                except Exception:
+                    log.exception("案件写入进程无法读取工作进程发来的案件，已断开该连接")
+                    drop(peer)
             if not received:
                 continue
             errors = writer.write_now([case for _peer, _number, case in received])
             for (peer, number, case), error in zip(received, errors, strict=True):
                 peer.unsent += _frame((number, *_outcome(error, case)))
             for peer in {peer for peer, _number, _case in received}:
-                if peer in peers and not peer.flush():
-                    selector.modify(peer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, peer)
+                try:
+                    if peer in peers and not peer.flush():
+                        selector.modify(peer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, peer)
+                except OSError:
+                    drop(peer)
             # Its cases answered, they do not wait for it. (On a thread of its own, a checkpoint
             # racing the commits rarely reached the WAL's end, and p99 at 1,000/s got worse.)
             writer.database.checkpoint_when_due()
