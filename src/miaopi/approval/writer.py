@@ -100,9 +100,7 @@ class StoredCase:
     key: tuple[str, str]  # (applicant, idempotency key): how a repeat is recognised
     bound: list[BoundRows]  # the case's rows converted for the driver
     audit: CheckedRecord  # its audit record, checked and serialised
-    reads: Counter[
-        tuple[str, str]
-    ]  # its reads of shared data by department and resource, counted in the commit
+    reads: Counter[tuple[str, str]]  # its reads of shared data per (department, resource), counted
     licences: list[LicenceRequest]  # issued in the commit: each gets its identifier there
     upload_bytes: int  # the uploaded files it carries
 

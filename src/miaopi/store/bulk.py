@@ -125,9 +125,8 @@ def bind_rows(
         for position, process in processors:
             parameter[position] = process(parameter[position])
         parameters.append(parameter)
-    return BoundRows(
-        str(table.fullname), statement.insert, parameters, skip_existing
-    )  # not SQLAlchemy's str subclass: it pickles slowly
+    # The table's name as a plain str: SQLAlchemy's own str subclass pickles slowly.
+    return BoundRows(str(table.fullname), statement.insert, parameters, skip_existing)
 
 
 def insert_many(
@@ -172,11 +171,11 @@ def insert_bound(session: Session, bound: Sequence[BoundRows]) -> None:
 
 
 def _send(cursor: Any, dialect: Dialect, rows: BoundRows) -> None:
-    statement, parameters = rows.insert, rows.parameters
+    insert, parameters = rows.insert, rows.parameters
     if dialect.name == "postgresql" and not rows.skip_existing:
         # COPY: psycopg formats the rows in C and streams them in one go. Its pipelined
         # executemany spent some 30 µs of Python per row on each statement's messages.
-        with cursor.copy(statement.copy_sql) as copy:
+        with cursor.copy(insert.copy_sql) as copy:
             for parameter in parameters:
                 copy.write_row(parameter)
         return
@@ -184,11 +183,11 @@ def _send(cursor: Any, dialect: Dialect, rows: BoundRows) -> None:
     # around every statement it steps, so one statement per row would hand the GIL to the event
     # loop thread and wait for it again hundreds of times per batch. (COPY cannot skip existing
     # rows: PostgreSQL takes the same statement then.)
-    conflict = f" ON CONFLICT ({statement.primary_key}) DO NOTHING" if rows.skip_existing else ""
+    conflict = f" ON CONFLICT ({insert.primary_key}) DO NOTHING" if rows.skip_existing else ""
     start = 0
     for count in statement_sizes(len(parameters), MAX_PARAMETERS // len(parameters[0])):
         part = parameters[start : start + count]
-        cursor.execute(statement.sql_for(count) + conflict, [value for row in part for value in row])
+        cursor.execute(insert.sql_for(count) + conflict, [value for row in part for value in row])
         start += count
 
 
