@@ -40,14 +40,10 @@ from tests.approval.test_writer import rows
 class NumberingIssuer:
     """Gives each licence request an identifier (the real issuer needs a catalogue's licence types)."""
 
-    def __init__(self) -> None:
-        self.issued = 0
-
     def issue(
         self, session: Session, requests: Sequence[LicenceRequest], at: dt.datetime
     ) -> list[AuditRecord]:
         for request in requests:
-            self.issued += 1
             request.identifier = f"L-{request.case_no}"
         return []
 
