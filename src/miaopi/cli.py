@@ -130,28 +130,33 @@ def serve(
         from miaopi.notifications import BackgroundDispatch, Dispatcher
 
         BackgroundDispatch(Dispatcher(deployment.notifications)).start()
-    if workers == 1:
-        deployment.warm()
-        uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
-        return
-    # Each worker process opens the same deployment itself.
-    os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
-    os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
-    if not scheduler and not notifications:
-        deployment.close()  # otherwise kept open in this process for the background threads
     from miaopi.api.workers import PortInUse, serve_workers
-    from miaopi.approval.writer_process import SOCKET_VARIABLE, WriterProcess
+    from miaopi.approval.writer_process import SOCKET_VARIABLE, WriterClient, WriterProcess
 
     with ExitStack() as stack:
-        if deployment.database.dialect == "sqlite":
-            # SQLite takes one writer at a time: the workers' decided cases go to one writer process.
+        writer: WriterProcess | None = None
+        if deployment.database.one_writer:
+            # SQLite takes one writer at a time: decided cases go to one writer process, which
+            # commits on a core of its own, while the workers go on deciding.
             writer = WriterProcess(deployment.settings.database_url, deployment.settings.data_dir)
             try:
                 stack.enter_context(writer)
             except RuntimeError as error:
                 errors.print(f"[red]错误：[/red]{error}")
                 raise typer.Exit(1) from None
+        if workers == 1:
+            if writer is not None:
+                deployment.approval.writer.remote = WriterClient(writer.path)
+            deployment.warm()
+            uvicorn.run(create_app(deployment), host=host, port=port, log_level="warning")
+            return
+        # Each worker process opens the same deployment itself.
+        os.environ["MIAOPI_DATA_DIR"] = str(deployment.settings.data_dir)
+        os.environ["MIAOPI_DATABASE_URL"] = deployment.settings.database_url
+        if writer is not None:
             os.environ[SOCKET_VARIABLE] = str(writer.path)
+        if not scheduler and not notifications:
+            deployment.close()  # otherwise kept open in this process for the background threads
         try:
             serve_workers("miaopi.api.asgi:build", host, port, workers, log_level="warning")
         except PortInUse as error:

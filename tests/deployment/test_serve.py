@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import httpx
 import pytest
 
 from tests.livehttp import free_port, wait_until_answering
+from tests.served import apply_for_allowance, elderly_applicant, writer_process
 
 MIAOPI = [sys.executable, "-m", "miaopi"]
 
@@ -22,7 +26,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     data_dir = tmp_path_factory.mktemp("served") / "data"
     port = free_port()
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
@@ -36,7 +40,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(process, f"{base}/api/v1/health", seconds=180)
-        yield base, data_dir, ""
+        yield base, data_dir, process
     finally:
         process.terminate()
         try:
@@ -48,7 +52,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 
 def test_serve_initialises_an_empty_data_directory_from_the_environment(
-    served: tuple[str, Path, str],
+    served: tuple[str, Path, subprocess.Popen[str]],
 ) -> None:
     base, data_dir, _ = served
     assert (data_dir / "miaopi.json").exists()
@@ -61,13 +65,15 @@ def test_serve_initialises_an_empty_data_directory_from_the_environment(
     assert health["resources"] >= 20
 
 
-def test_serve_publishes_openapi(served: tuple[str, Path, str]) -> None:
+def test_serve_publishes_openapi(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base, _, _ = served
     document = httpx.get(f"{base}/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.") and "/api/v1/health" in document["paths"]
 
 
-def test_served_resource_catalogue_matches_the_generated_city(served: tuple[str, Path, str]) -> None:
+def test_served_resource_catalogue_matches_the_generated_city(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
     base, _, _ = served
     codes = {resource["code"] for resource in httpx.get(f"{base}/api/v1/sharing/resources").json()}
     assert {"population.person", "enterprise.registry", "traffic.penalty_points"} <= codes
@@ -106,7 +112,9 @@ def _elderly_shenzhen_resident(data_dir: Path) -> str:
     return str(rows[0][0])
 
 
-def test_demo_token_and_an_instant_decision_over_http(served: tuple[str, Path, str]) -> None:
+def test_demo_token_and_an_instant_decision_over_http(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
     base, data_dir, _ = served
     person = _elderly_shenzhen_resident(data_dir)
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
@@ -136,14 +144,40 @@ def test_demo_token_and_an_instant_decision_over_http(served: tuple[str, Path, s
     assert audit.returncode == 0 and "审计链完整" in audit.stdout
 
 
-def test_demo_tokens_are_refused_in_production_configuration(served: tuple[str, Path, str]) -> None:
+def test_one_worker_commits_through_a_writer_process_and_goes_on_without_it(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
+    """SQLite: even one worker sends its decided cases to a writer process (the commits run on the
+    other core). Killed, it loses nothing: the worker stores its cases itself until it is back."""
+    base, data_dir, process = served
+    person, token = elderly_applicant(data_dir)
+    first = apply_for_allowance(base, person, token, "writer-1")
+    writer = writer_process(process.pid)
+    os.kill(writer, signal.SIGKILL)
+    second = apply_for_allowance(base, person, token, "writer-2")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(LookupError):
+            if writer_process(process.pid) != writer:
+                break
+        time.sleep(0.2)
+    assert writer_process(process.pid) != writer
+    third = apply_for_allowance(base, person, token, "writer-3")
+    assert len({first, second, third}) == 3
+
+
+def test_demo_tokens_are_refused_in_production_configuration(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
     _, data_dir, _ = served
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir), "MIAOPI_DEMO_MODE": "0"}
     refused = run("token", "--as", _elderly_shenzhen_resident(data_dir), env=env)
     assert refused.returncode == 2 and "生产配置" in refused.stderr
 
 
-def test_token_for_an_invalid_or_unknown_subject_is_refused(served: tuple[str, Path, str]) -> None:
+def test_token_for_an_invalid_or_unknown_subject_is_refused(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
     _, data_dir, _ = served
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
     invalid = run("token", "--as", "110105194912310021", env=env)
@@ -152,7 +186,9 @@ def test_token_for_an_invalid_or_unknown_subject_is_refused(served: tuple[str, P
     assert unknown.returncode == 1 and "人口库中没有" in unknown.stderr
 
 
-def test_demo_subjects_command_lists_identifiers_for_trying_it_out(served: tuple[str, Path, str]) -> None:
+def test_demo_subjects_command_lists_identifiers_for_trying_it_out(
+    served: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
     _, data_dir, _ = served
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
     listed = run(
@@ -171,7 +207,7 @@ def test_demo_subjects_command_lists_identifiers_for_trying_it_out(served: tuple
     assert broken.returncode == 2 and "条件有误" in broken.stderr and "Traceback" not in broken.stderr
 
 
-def test_screen_command_on_the_demo_city(served: tuple[str, Path, str]) -> None:
+def test_screen_command_on_the_demo_city(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     _, data_dir, _ = served
     env = {**os.environ, "MIAOPI_DATA_DIR": str(data_dir)}
     ran = run("screen", "--as-of", "2026-11-22", env=env)
@@ -185,7 +221,7 @@ def test_screen_command_on_the_demo_city(served: tuple[str, Path, str]) -> None:
 
 
 def test_a_warmed_deployment_keeps_its_indexes_out_of_garbage_collection(
-    served: tuple[str, Path, str],
+    served: tuple[str, Path, subprocess.Popen[str]],
 ) -> None:
     """What ``warm`` built lives as long as the process: frozen, the collector never walks it again."""
     _, data_dir, _ = served

@@ -8,7 +8,7 @@ when its case is committed, or gets its own error. A batch that fails on a repea
 is written again without the repeats, which then fail alone; a batch that fails on any other
 constraint is retried case by case, so one bad case never takes others down with it.
 
-With several workers on SQLite, one writer process stores every worker's cases this way
+Under `miaopi serve` on SQLite, one writer process stores every worker's cases this way
 (``approval.writer_process``), and each worker's own writer is only its fallback.
 """
 
@@ -166,7 +166,7 @@ class CaseWriter:
         self.issuer = issuer  # issues the licences of approved cases in the batch's transaction
         self.max_batch = max_batch
         self.autostart = autostart
-        self.remote: RemoteWriter | None = None  # the writer process of ``miaopi serve --workers N``
+        self.remote: RemoteWriter | None = None  # the writer process of ``miaopi serve`` on SQLite
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()

@@ -112,6 +112,11 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def one_writer(self) -> bool:
+        """A SQLite file: one writer at a time, across the processes that open it."""
+        return self._writer_lock_path is not None
+
     def alembic_config(self) -> Config:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
