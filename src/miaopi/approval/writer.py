@@ -209,7 +209,7 @@ class CaseWriter:
         batch: list[_Job] = []
         carried = 0
         for job in jobs:
-            if batch and (len(batch) == self.max_batch or carried >= MAX_BATCH_UPLOAD_BYTES):
+            if batch and not self._has_room(len(batch), carried):
                 self._write(batch)
                 batch, carried = [], 0
             batch.append(job)
@@ -244,13 +244,17 @@ class CaseWriter:
         ``max_batch`` cases, and no more once the batch carries ``MAX_BATCH_UPLOAD_BYTES`` of
         uploaded files."""
         carried = sum(job.case.upload_bytes for job in batch)
-        while len(batch) < self.max_batch and carried < MAX_BATCH_UPLOAD_BYTES:
+        while self._has_room(len(batch), carried):
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
             batch.append(job)
             carried += job.case.upload_bytes
+
+    def _has_room(self, cases: int, upload_bytes: int) -> bool:
+        """Whether a batch of ``cases`` carrying ``upload_bytes`` of uploaded files takes one more."""
+        return cases < self.max_batch and upload_bytes < MAX_BATCH_UPLOAD_BYTES
 
     def _write(self, batch: list[_Job], *, take_waiting: bool = False) -> None:
         try:
