@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from miaopi.approval.models import Application, CaseStep, Upload
 from miaopi.approval.uploads import content_hash, upload_row
-from miaopi.approval.writer import CaseRows, CaseWriter
+from miaopi.approval.writer import CaseRows, CaseWriter, stored_case
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.store import Database
 
@@ -367,3 +367,19 @@ def test_a_commit_carries_a_bounded_amount_of_uploads(
     assert len(commits) == 2
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Upload)) == 4
+
+
+def test_writing_now_keeps_to_the_same_limits(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer process's way (``write_now``): no more cases, nor uploaded bytes, in one commit
+    than the writer thread takes."""
+    monkeypatch.setattr("miaopi.approval.writer.MAX_BATCH_UPLOAD_BYTES", 1_000)
+    writer = CaseWriter(database, AuditLog(), max_batch=3, autostart=False)
+    commits = count_commits(database)
+    dialect = database.engine.dialect
+    uploads = [stored_case(dialect, with_uploads(rows(f"U{n}", f"u{n}"), bytes([n]) * 600)) for n in range(2)]
+    plain = [stored_case(dialect, rows(f"C{n}", f"k{n}")) for n in range(4)]
+    assert writer.write_now(uploads + plain) == [None] * 6
+    assert len(commits) == 3  # the two uploads reach the limit; then three cases; then one
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Application)) == 6
+        assert session.scalar(select(func.count()).select_from(Upload)) == 2
