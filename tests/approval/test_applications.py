@@ -64,15 +64,18 @@ def submit(world: World, applicant: str, key: str = "k1", **overrides: Any) -> d
 
 
 def test_case_numbers_are_unguessable_and_in_order_of_arrival() -> None:
-    """MP + the day + the second of the day (China time) + 40 random bits: cases stored together sit
-    together in the case-number indexes, and nobody can guess another's number."""
+    """MP + the day + the second of the day (China time) and its millisecond + 40 random bits: cases
+    stored together sit together in the case-number indexes, and nobody can guess another's number."""
     day = dt.date(2026, 11, 23)
-    at = dt.datetime(2026, 11, 22, 16, 30, 5, tzinfo=dt.UTC)  # 00:30:05 on the 23rd in China
+    at = dt.datetime(2026, 11, 22, 16, 30, 5, 123456, tzinfo=dt.UTC)  # 00:30:05.123 on the 23rd in China
     numbers = [new_case_no(day, at) for _ in range(1000)]
-    assert all(re.fullmatch(r"MP2026112301805[0-9A-F]{10}", number) for number in numbers), numbers[0]
+    assert all(re.fullmatch(r"MP2026112301805123[0-9A-F]{10}", number) for number in numbers), numbers[0]
     assert len(set(numbers)) == 1000
-    later = new_case_no(day, at + dt.timedelta(seconds=1))
-    assert later.startswith("MP2026112301806") and later > max(numbers)
+    # Later in the same second: after every number of the millisecond before.
+    later = new_case_no(day, at + dt.timedelta(milliseconds=1))
+    assert later.startswith("MP2026112301805124") and later > max(numbers)
+    next_second = new_case_no(day, at.replace(microsecond=0) + dt.timedelta(seconds=1))
+    assert next_second.startswith("MP2026112301806000") and next_second > later
     assert len(later) <= 32  # the case-number columns
 
 

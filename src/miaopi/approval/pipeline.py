@@ -82,13 +82,15 @@ def china_today() -> dt.date:
 
 
 def new_case_no(today: dt.date, at: dt.datetime) -> str:
-    """``MP`` + the decision day + the second of that day (China time) + 40 random bits, e.g.
-    ``MP2026112341234A1B2C3D4E5``. Unguessable (the public progress page takes it without a login),
-    and in the order cases arrive, so the group commit appends to the case-number indexes instead
-    of touching a random page of each for every case."""
+    """``MP`` + the decision day + the second of that day (China time) and its millisecond + 40
+    random bits, e.g. ``MP202611234123409A1B2C3D4E5``. Unguessable (the public progress page takes
+    it without a login), and in the order cases arrive, so the group commit appends to the
+    case-number indexes instead of touching a random page of each for every case. (With the second
+    alone, the thousand cases of one second fell at random among that second's index pages: a
+    commit of ten cases wrote 18 pages of the evidence's case-number index.)"""
     local = at.astimezone(CHINA)
     second = local.hour * 3600 + local.minute * 60 + local.second
-    return f"MP{today:%Y%m%d}{second:05d}{secrets.token_hex(5).upper()}"
+    return f"MP{today:%Y%m%d}{second:05d}{local.microsecond // 1000:03d}{secrets.token_hex(5).upper()}"
 
 
 @dataclass
