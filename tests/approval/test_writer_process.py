@@ -25,14 +25,17 @@ from miaopi.approval.models import Application, Upload
 from miaopi.approval.uploads import content_hash, upload_row
 from miaopi.approval.writer import CaseRows, CaseWriter, StoredCase, WriterUnavailable, stored_case
 from miaopi.approval.writer_process import (
+    _HEADER,
     SOCKET_VARIABLE,
     WriterClient,
     WriterProcess,
+    _frame,
     client_from_environment,
     serve,
 )
 from miaopi.audit import AuditLog, AuditRecord
 from miaopi.licence.issuing import LicenceRequest
+from miaopi.sharing import AccessRecord
 from miaopi.store import Database
 from tests.approval.test_writer import rows
 
@@ -220,6 +223,43 @@ def test_stored_cases_pickle_and_keep_grouping_into_one_statement(database: Data
     # the same INSERT object after the trip: rows of both cases go into one statement per table
     assert [bound.insert for bound in here.bound] == [bound.insert for bound in there.bound]
     assert all(a.insert is b.insert for a, b in zip(here.bound, there.bound, strict=True))
+
+
+def test_a_stored_case_arrives_as_it_was_sent(database: Database) -> None:
+    """Everything the commit takes of a case crosses the socket intact: rows (a BLOB among them),
+    the audit record with its time, the counted reads, the licence requests."""
+    read = AccessRecord(
+        read_at=dt.datetime(2026, 11, 22, 1, 2, 3, 456789, tzinfo=dt.UTC),
+        department="civil_affairs",
+        purpose="秒批",
+        case_no="C1",
+        subject="11010519491231002X",
+        resource="population.person",
+        fields=("name",),
+        rows=1,
+    )
+    sent = stored_case(
+        database.engine.dialect,
+        dataclasses.replace(with_upload(with_licence(rows("C1", "k1"))), access=[read, read]),
+    )
+    number, arrived = pickle.loads(_frame((7, sent))[_HEADER.size :])
+
+    def plain(case: StoredCase) -> list[tuple[str, object, list[list[object]]]]:
+        # PostgreSQL's driver wraps JSON and BLOB values (psycopg's Json, Binary), which do not compare
+        return [
+            (
+                rows.table,
+                rows.insert,
+                [[getattr(value, "obj", value) for value in row] for row in rows.parameters],
+            )
+            for rows in case.bound
+        ]
+
+    assert number == 7 and plain(arrived) == plain(sent)
+    assert dataclasses.replace(arrived, bound=[]) == dataclasses.replace(sent, bound=[])
+    assert arrived.audit.at == sent.audit.at and arrived.audit.at.utcoffset() == dt.timedelta(0)
+    assert arrived.reads == {("civil_affairs", "population.person"): 2}
+    assert arrived.licences[0].holder == "11010519491231002X"
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from miaopi.licence.models import LicenceUse
 from miaopi.sharing import AccessRecord
 from miaopi.sharing.access_log import ACCESS_LOG, access_rows, count_reads, reads_of
 from miaopi.store import Database
-from miaopi.store.bulk import BoundRows, bind_rows, insert_bound
+from miaopi.store.bulk import BoundRows, InsertSql, bind_rows, insert_bound
 
 # The uploads one group commit carries, at most: a batch's uploads go to the database in one
 # statement, and a PostgreSQL message holds at most 1 GB (a request up to 8 MB, a batch up to 256
@@ -103,6 +103,46 @@ class StoredCase:
     reads: Counter[tuple[str, str]]  # its reads of shared data per (department, resource), counted
     licences: list[LicenceRequest]  # issued in the commit: each gets its identifier there
     upload_bytes: int  # the uploaded files it carries
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as one call on lists, tuples and strings: each dataclass pickled as itself costs
+        a class reference and a state dict, and an aware time its time zone — together as much as
+        the rows (measured: 50 µs to dump a case without a licence, 35 µs to load it)."""
+        audit = self.audit
+        return (
+            _stored_case,
+            (
+                self.key,
+                [(rows.table, rows.insert, rows.parameters, rows.skip_existing) for rows in self.bound],
+                (audit.actor, audit.action, audit.target, audit.outcome, audit.details),
+                audit.at.isoformat(),
+                audit.hashed,
+                list(self.reads.items()),
+                self.licences,
+                self.upload_bytes,
+            ),
+        )
+
+
+def _stored_case(
+    key: tuple[str, str],
+    bound: list[tuple[str, InsertSql, list[list[Any]], bool]],
+    record: tuple[str, str, str, str, str],
+    at: str,
+    hashed: str,
+    reads: list[tuple[tuple[str, str], int]],
+    licences: list[LicenceRequest],
+    upload_bytes: int,
+) -> StoredCase:
+    """A :class:`StoredCase` again, from what its ``__reduce__`` gave."""
+    return StoredCase(
+        key=key,
+        bound=[BoundRows(*rows) for rows in bound],
+        audit=CheckedRecord(*record, at=dt.datetime.fromisoformat(at), hashed=hashed),
+        reads=Counter(dict(reads)),
+        licences=licences,
+        upload_bytes=upload_bytes,
+    )
 
 
 def stored_case(dialect: Dialect, case: CaseRows) -> StoredCase:
