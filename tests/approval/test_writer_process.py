@@ -11,6 +11,8 @@ import os
 import pickle
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -303,6 +305,37 @@ def test_the_writer_process_stores_and_is_restarted_when_it_exits(
         time.sleep(0.1)
     assert stored == []
     assert count_cases(database) == 2
+
+
+def test_the_writer_process_keeps_what_it_loaded_out_of_garbage_collection(tmp_path: Path) -> None:
+    """Frozen once warm, as a worker's heap is: a full collection walked it all, a 55–60 ms pause
+    with every worker's cases waiting."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    url = f"sqlite:///{data_dir / 'miaopi.db'}"
+    Database(url).migrate()
+    probe = (
+        "import gc, os, signal, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from miaopi.approval.writer_process import _run\n"
+        "path = Path(sys.argv[3])\n"
+        "def report():\n"
+        "    while not path.exists():\n"
+        "        time.sleep(0.01)\n"
+        "    print(gc.get_freeze_count(), gc.get_threshold()[0], flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "threading.Thread(target=report, daemon=True).start()\n"
+        "_run(*sys.argv[1:4])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, url, str(data_dir), str(tmp_path / "writer.sock")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, threshold = map(int, result.stdout.split())
+    assert frozen > 10_000 and threshold == 50_000
 
 
 def test_stopping_removes_the_socket(tmp_path: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
-import gc
 import json
 import logging
 import shutil
@@ -25,6 +23,7 @@ from miaopi.catalog import DEMO_CATALOG, Catalog, CatalogError, TimeLimit
 from miaopi.catalog.facts import LICENCE_FIELDS
 from miaopi.clock import CalendarFileError, CalendarUnknownYear, UnknownYears, WorkingCalendar
 from miaopi.config import Settings
+from miaopi.deployment.collector import tune_for_serving
 from miaopi.events import EventIntake
 from miaopi.events.scan import scan_grants
 from miaopi.licence.keys import KeyStore
@@ -106,22 +105,6 @@ def initialise(settings: Settings, progress: ProgressCallback | None = None) -> 
         encoding="utf-8",
     )
     return True
-
-
-_collector_tuned = False
-
-
-def _tune_collector_for_serving() -> None:
-    """Freeze what exists now out of garbage collection and collect the youngest generation less
-    often — once per process (freezing again would keep later garbage cycles for good)."""
-    global _collector_tuned
-    if _collector_tuned:
-        return
-    _collector_tuned = True
-    gc.collect()
-    gc.freeze()
-    atexit.register(gc.unfreeze)  # at exit, let the interpreter's last collection free it all
-    gc.set_threshold(50_000, 20, 20)
 
 
 @dataclass
@@ -307,13 +290,8 @@ class Deployment:
         for resource, wanted in self.events.detector.warm_requests().items():  # triggers (无感审批)
             requests.setdefault(resource, set()).update(wanted)
         self.exchange.warm({resource: sorted(fields) for resource, fields in requests.items()})
-        # The indexes, catalogue and plans live as long as the process. Left to the cyclic garbage
-        # collector, every full collection walks them again (a quarter of a second on a district
-        # city, a pause for every request in flight); frozen, it walks only what came after. A
-        # request allocates thousands of short-lived objects: the youngest generation is collected
-        # every 50,000 allocations rather than every 700 (bench_approval: +20% decided and stored
-        # per second, p99 down by half, from the freeze and this together).
-        _tune_collector_for_serving()
+        # The indexes, catalogue and plans live as long as the process: out of the collector's way.
+        tune_for_serving()
 
     def info(self) -> dict[str, object]:
         marker = json.loads(self.settings.marker.read_text(encoding="utf-8"))
