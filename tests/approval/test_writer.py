@@ -219,11 +219,13 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
 ) -> None:
     """A commit is on disk before it returns (synchronous=FULL). The group-commit writer's commits
     leave the WAL alone (no checkpoint while the write lock is held): the writer checkpoints once
-    the lock is released, when one is due (``checkpoint_when_due``)."""
+    the lock is released, when one is due (``checkpoint_when_due``). Its statement journals stay
+    in memory; other connections keep SQLite's temporary files, for sorts of any size."""
     database = sqlite_database
     with database.session() as session:
         assert session.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert session.connection().exec_driver_sql("PRAGMA temp_store").scalar() == 0  # the default: files
     checkpoints = record_checkpoints(database, monkeypatch)
     monkeypatch.setattr("miaopi.store.database.CHECKPOINT_SECONDS", 3600.0)
     for key in ("k1", "k2"):
@@ -231,6 +233,7 @@ def test_sqlite_commits_are_synced_and_the_writer_checkpoints_outside_its_commit
             connection = session.connection()
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
             session.execute(insert(Application), [rows(f"C-{key}", key).application])
         database.checkpoint_when_due()
     assert checkpoints == []  # not due yet

@@ -58,10 +58,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_writer_pragmas(dbapi_connection: Any, record: Any) -> None:
     """The group-commit writer's connections never checkpoint in their commits: see
-    :meth:`Database.write_session`."""
+    :meth:`Database.write_session`. Their statement journals stay in memory: each multi-row INSERT
+    of a group commit keeps one (the pages it changes, as they were, in case it fails part way),
+    and in a temporary file that was 15 more writes per case, a third of the writer's (1,000 cases
+    in commits of ten: 43,993 → 28,853). In memory it holds at most the pages one commit changes:
+    some 40 KB a case, a commit at most 256 cases and 64 MiB of uploads (``approval.writer``)."""
     _sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
