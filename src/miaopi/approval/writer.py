@@ -105,9 +105,9 @@ class StoredCase:
     upload_bytes: int  # the uploaded files it carries
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as one call on lists, tuples and strings: each dataclass pickled as itself costs
-        a class reference and a state dict, and an aware time its time zone — together as much as
-        the rows (measured: 50 µs to dump a case without a licence, 35 µs to load it)."""
+        """Pickled as one call on lists, tuples and strings. Each dataclass pickled as itself cost
+        a class reference and a state dict, and the aware time its time zone — together as much as
+        the rows: a case without a licence took 46 µs to dump and 34 µs to load, now 24 and 27."""
         audit = self.audit
         return (
             _stored_case,

@@ -296,7 +296,7 @@ def _run(database_url: str, data_dir: str, path: str) -> None:
     issuer = LicenceIssuer(KeyStore.in_data_dir(Path(data_dir)))
     writer = CaseWriter(database, AuditLog(), autostart=False, issuer=issuer)
     # Warm (the store's connection open, its dialect set up), then out of the collector's way: a
-    # full collection walked everything loaded here, 55 ms with every worker's cases waiting.
+    # full collection walked everything loaded here, 55–60 ms with every worker's cases waiting.
     database.checkpoint()
     tune_for_serving()
     try:
