@@ -305,6 +305,7 @@ class Usage:
 
     cpu: float  # seconds, user + system, all threads
     written: int  # bytes sent to storage (write_bytes of /proc/PID/io: the WAL, checkpoints, data files)
+    write_calls: int = 0  # write system calls (syscw of /proc/PID/io)
 
 
 def usage(pids: list[int]) -> dict[int, Usage]:
@@ -319,9 +320,11 @@ def usage(pids: list[int]) -> dict[int, Usage]:
             io = Path(f"/proc/{pid}/io").read_text().splitlines()
         except OSError:
             io = []
+        counters = {name: int(value) for name, _, value in (line.partition(": ") for line in io)}
         used[pid] = Usage(
             cpu=(int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"),
-            written=next((int(line.split()[1]) for line in io if line.startswith("write_bytes:")), 0),
+            written=counters.get("write_bytes", 0),
+            write_calls=counters.get("syscw", 0),
         )
     return used
 
@@ -333,6 +336,9 @@ def usage_since(before: dict[int, Usage], pids: list[int]) -> Usage:
         cpu=sum(used.cpu - (before[pid].cpu if pid in before else 0.0) for pid, used in now.items()),
         written=sum(
             used.written - (before[pid].written if pid in before else 0) for pid, used in now.items()
+        ),
+        write_calls=sum(
+            used.write_calls - (before[pid].write_calls if pid in before else 0) for pid, used in now.items()
         ),
     )
 

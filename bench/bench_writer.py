@@ -6,8 +6,8 @@ the same cases (the ride-hailing driver licence of ``bench_approval.py``: decide
 ``ApprovalService.prepare``, bound with ``writer.stored_case`` as a worker does) are stored into a
 fresh SQLite store in commits of 10 and 50 cases, each followed by the writer's checkpoint when one
 is due, against the baseline of the same run: every case committed alone, as on a quiet server.
-Per case: wall time, CPU (user and system), write system calls and bytes sent to storage (from
-``/proc/self/io``: the WAL, the checkpoints, the statement journals when they are files).
+Per case: wall time, CPU, write system calls and bytes sent to storage (``bench_approval.usage``,
+from ``/proc``: the WAL, the checkpoints, the statement journals when they are files).
 
     .venv/bin/python bench/bench_writer.py [--city DIR] [--cases 2000]
 """
@@ -19,10 +19,9 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench_approval import ITEM, application_body, form_fields, prepare, subjects
+from bench_approval import ITEM, Usage, application_body, form_fields, prepare, subjects, usage, usage_since
 from miaopi.approval import ApplicationIn
 from miaopi.approval.writer import CaseRows, CaseWriter, stored_case
 from miaopi.audit import AuditLog
@@ -33,21 +32,6 @@ from miaopi.deployment import Deployment
 from miaopi.licence.issuing import LicenceIssuer
 from miaopi.licence.keys import KeyStore
 from miaopi.store import Database
-
-
-@dataclass(frozen=True)
-class Stored:
-    wall: float  # seconds
-    user: float
-    system: float
-    write_calls: int
-    written: int  # bytes
-
-
-def io_counters() -> tuple[int, int]:
-    """This process's write system calls and bytes sent to storage so far."""
-    fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
-    return int(fields["syscw"]), int(fields["write_bytes"])
 
 
 def decided(source: Path, people: list[str]) -> list[CaseRows]:
@@ -69,31 +53,21 @@ def decided(source: Path, people: list[str]) -> list[CaseRows]:
         deployment.close()
 
 
-def store(city: Path, keys: KeyStore, cases: list[CaseRows], per_commit: int) -> Stored:
+def store(city: Path, keys: KeyStore, cases: list[CaseRows], per_commit: int) -> tuple[float, Usage]:
     """``cases`` into a fresh store, ``per_commit`` to a commit, as the writer process stores them."""
     database = Database(load_settings(prepare(city, None)).database_url)
     try:
         writer = CaseWriter(database, AuditLog(), autostart=False, issuer=LicenceIssuer(keys))
         bound = [stored_case(database.engine.dialect, rows) for rows in cases]  # done in the workers
         database.checkpoint()  # the writer's connection open, as in a running writer process
-        calls, written = io_counters()
-        times = os.times()
+        before = usage([os.getpid()])
         began = time.perf_counter()
         for start in range(0, len(bound), per_commit):
             failed = [error for error in writer.write_now(bound[start : start + per_commit]) if error]
             if failed:
                 raise SystemExit(f"a case was not stored: {failed[0]!r}")
             database.checkpoint_when_due()
-        wall = time.perf_counter() - began
-        after = os.times()
-        calls_after, written_after = io_counters()
-        return Stored(
-            wall=wall,
-            user=after.user - times.user,
-            system=after.system - times.system,
-            write_calls=calls_after - calls,
-            written=written_after - written,
-        )
+        return time.perf_counter() - began, usage_since(before, [os.getpid()])
     finally:
         database.dispose()
 
@@ -116,18 +90,17 @@ def main() -> None:
     print(
         f"the group commit, {len(cases):,} decided cases of {ITEM} ({licences:,} licences issued), SQLite (WAL)"
     )
-    baseline: Stored | None = None
+    baseline: float | None = None
+    count = len(cases)
     for per_commit in (1, 10, 50):
-        stored = store(city, keys, cases, per_commit)
-        count = len(cases)
+        wall, used = store(city, keys, cases, per_commit)
         label = "each case alone (baseline)" if per_commit == 1 else f"{per_commit} cases a commit"
-        ratio = "" if baseline is None else f"   {stored.wall / baseline.wall:.2f}× the baseline's time"
+        ratio = "" if baseline is None else f"   {wall / baseline:.2f}× the baseline's time"
         print(
-            f"  {label:28} {stored.wall / count * 1e6:6.0f} µs a case   CPU user {stored.user / count * 1e6:5.0f} µs, "
-            f"system {stored.system / count * 1e6:4.0f} µs   {stored.write_calls / count:5.1f} writes, "
-            f"{stored.written / count / 1024:5.1f} KB to storage{ratio}"
+            f"  {label:28} {wall / count * 1e6:6.0f} µs a case   CPU {used.cpu / count * 1e6:5.0f} µs   "
+            f"{used.write_calls / count:5.1f} writes, {used.written / count / 1024:5.1f} KB to storage{ratio}"
         )
-        baseline = baseline or stored
+        baseline = baseline or wall
 
 
 if __name__ == "__main__":
